@@ -5,37 +5,19 @@
  * "Lguest is designed to be a minimal hypervisor for the Linux kernel."  This
  * one runs its guests with AMD's SVM, so the first thing it does on load is
  * ask the processor whether it can (svm.c), and refuse, saying why, when it
- * cannot.  Then it offers /dev/lguest, the one door through which a launcher
- * will create and run a guest.  The misc device belongs to this module
- * (.owner), so while any process holds /dev/lguest open the module cannot be
- * unloaded: guests never outlive their hypervisor.
+ * cannot.  Then it prepares what every guest shares (the I/O and MSR
+ * permission maps, each CPU's host save areas) and offers /dev/lguest, the
+ * one door through which a launcher creates and runs a guest
+ * (lguest_user.c).  The device belongs to this module, so while any process
+ * holds /dev/lguest open the module cannot be unloaded: guests never outlive
+ * their hypervisor.
  */
-#include <linux/fs.h>
-#include <linux/miscdevice.h>
 #include <linux/module.h>
 
 #include "lg.h"
 
-static struct lg_svm_caps lg_caps;
-
-static int lg_open(struct inode *inode, struct file *file)
-{
-	return nonseekable_open(inode, file);
-}
-
-static const struct file_operations lg_fops = {
-	.owner = THIS_MODULE,
-	.open = lg_open,
-	.llseek = no_llseek,
-};
-
-/* Only root runs guests: the device is created mode 0600. */
-static struct miscdevice lg_dev = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "lguest",
-	.fops = &lg_fops,
-	.mode = 0600,
-};
+struct lg_svm_caps lg_caps;
+extern atomic_long_t lg_stat_guests;
 
 static int __init lg_init(void)
 {
@@ -44,20 +26,34 @@ static int __init lg_init(void)
 	err = lg_svm_probe(&lg_caps);
 	if (err)
 		return err;
-
-	err = misc_register(&lg_dev);
+	err = lg_vmcb_setup_maps();
+	if (err)
+		return err;
+	err = lg_svm_percpu_init();
+	if (err)
+		goto free_maps;
+	err = lg_user_init();
 	if (err) {
 		pr_err("lguest: cannot register /dev/lguest: error %d\n", err);
-		return err;
+		goto free_percpu;
 	}
 	pr_info("lguest: /dev/lguest ready\n");
 	return 0;
+
+free_percpu:
+	lg_svm_percpu_free();
+free_maps:
+	lg_vmcb_free_maps();
+	return err;
 }
 
 static void __exit lg_exit(void)
 {
-	misc_deregister(&lg_dev);
-	pr_info("lguest: unloaded\n");
+	lg_user_exit();
+	lg_svm_percpu_free();
+	lg_vmcb_free_maps();
+	pr_info("lguest: unloaded, %ld guests left\n",
+		atomic_long_read(&lg_stat_guests));
 }
 
 module_init(lg_init);

@@ -13,11 +13,22 @@
  * and without it we would need the shadow page tables that made the original
  * lguest so long.  (AMD64 Architecture Programmer's Manual, Volume 2, §15.4
  * "Enabling SVM" and Volume 3, CPUID Fn8000_000A.)
+ *
+ * Then, at the bottom of this file, the one place where a guest actually runs:
+ * lg_svm_run().  SVM must be switched on (EFER.SVME) and told where to save
+ * the host's state (VM_HSAVE_PA) on the CPU we are on.  kvm_amd may own both
+ * on this CPU, so we save what we find, set ours, run, and put theirs back,
+ * all with interrupts off: the other hypervisor never sees a difference.
  */
 #include <linux/cpu.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/printk.h>
 #include <linux/string_helpers.h>
 #include <asm/cpufeature.h>
+#include <asm/debugreg.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 
@@ -99,4 +110,89 @@ int lg_svm_probe(struct lg_svm_caps *caps)
 		return -ENODEV;
 	}
 	return 0;
+}
+
+/*
+ * Each CPU needs two pages of its own: the host save area VMRUN writes to
+ * (VM_HSAVE_PA) and a page where VMSAVE keeps the host's FS, GS, TR, LDTR
+ * and syscall MSRs while the guest's are loaded (VMRUN does not switch them).
+ */
+struct lg_percpu {
+	struct page *hsave;
+	struct page *host_vmcb;
+};
+static DEFINE_PER_CPU(struct lg_percpu, lg_percpu);
+
+void lg_svm_percpu_free(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct lg_percpu *pc = per_cpu_ptr(&lg_percpu, cpu);
+
+		if (pc->hsave)
+			__free_page(pc->hsave);
+		if (pc->host_vmcb)
+			__free_page(pc->host_vmcb);
+		pc->hsave = pc->host_vmcb = NULL;
+	}
+}
+
+int lg_svm_percpu_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct lg_percpu *pc = per_cpu_ptr(&lg_percpu, cpu);
+		int node = cpu_to_node(cpu);
+
+		pc->hsave = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO, 0);
+		pc->host_vmcb = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO, 0);
+		if (!pc->hsave || !pc->host_vmcb) {
+			lg_svm_percpu_free();
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static inline void lg_clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static inline void lg_stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+/*
+ * Run the guest once, until its next #VMEXIT.  Called with interrupts and
+ * preemption disabled and the guest's FPU state loaded.  GIF stays clear from
+ * before VMRUN until after we have restored the host's state, so no interrupt
+ * (not even an NMI) can see a half-switched CPU; vmrun.S sets IF just before
+ * VMRUN so that a host interrupt during the guest makes it exit, and the
+ * interrupt is taken once we set GIF again.
+ */
+void lg_svm_run(struct lguest *lg)
+{
+	struct lg_percpu *pc = this_cpu_ptr(&lg_percpu);
+	u64 efer, hsave;
+
+	rdmsrl(MSR_EFER, efer);
+	rdmsrl(MSR_VM_HSAVE_PA, hsave);
+	if (!(efer & EFER_SVME))
+		wrmsrl(MSR_EFER, efer | EFER_SVME);
+	lg_clgi();
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(pc->hsave));
+
+	lg_vmrun(&lg->regs, lg->vmcb_pa, page_to_phys(pc->host_vmcb));
+
+	wrmsrl(MSR_VM_HSAVE_PA, hsave);
+	/* #VMEXIT disables the host's hardware breakpoints. */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+	lg_stgi();
+	if (!(efer & EFER_SVME))
+		wrmsrl(MSR_EFER, efer);
 }

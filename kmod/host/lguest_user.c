@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lguest_user.c: /dev/lguest, where launchers come in.
+ *
+ * The conversation is in include/lguest/launcher.h.  Each open file is at
+ * most one guest: LHREQ_INITIALIZE creates it, read() runs it, LHREQ_IRQ
+ * raises its interrupt lines, and the last close() destroys it.  Everything a
+ * launcher hands us is checked here, before it reaches code that trusts it.
+ */
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+
+#include "lg.h"
+
+/* ASID 0 is the host's; each live guest has its own. */
+static DEFINE_SPINLOCK(lg_asid_lock);
+static unsigned long lg_asids_used[BITS_TO_LONGS(4096)];
+
+atomic_long_t lg_stat_guests = ATOMIC_LONG_INIT(0);
+
+static int lg_asid_alloc(void)
+{
+	unsigned int max = min_t(u32, lg_caps.nr_asids, 4096);
+	int asid;
+
+	spin_lock(&lg_asid_lock);
+	asid = find_next_zero_bit(lg_asids_used, max, 1);
+	if (asid < max)
+		__set_bit(asid, lg_asids_used);
+	else
+		asid = -EBUSY;
+	spin_unlock(&lg_asid_lock);
+	return asid;
+}
+
+static void lg_asid_free(int asid)
+{
+	spin_lock(&lg_asid_lock);
+	__clear_bit(asid, lg_asids_used);
+	spin_unlock(&lg_asid_lock);
+}
+
+static void lg_destroy(struct lguest *lg)
+{
+	lg_lapic_destroy(lg);
+	pr_info("lguest: guest of pid %d destroyed after %lu exits, %lu pages pinned\n",
+		task_tgid_nr(current), lg->exits, lg->npt_pages);
+	lg_npt_free(lg);
+	if (lg->vmcb)
+		free_page((unsigned long)lg->vmcb);
+	if (lg->asid > 0)
+		lg_asid_free(lg->asid);
+	free_pages((unsigned long)lg, get_order(sizeof(*lg)));
+	atomic_long_dec(&lg_stat_guests);
+}
+
+static bool lg_in_mem(const struct lguest_init *in, u64 gpa, u64 len)
+{
+	return gpa < in->mem_size && len <= in->mem_size - gpa;
+}
+
+static int lg_check_init(const struct lguest_init *in)
+{
+	if (!PAGE_ALIGNED(in->mem_base) || !PAGE_ALIGNED(in->mem_size) ||
+	    !in->mem_size || in->mem_size > LGUEST_MEM_MAX ||
+	    in->mem_base + in->mem_size < in->mem_base ||
+	    !access_ok((void __user *)in->mem_base, in->mem_size))
+		return -EINVAL;
+	if (!lg_in_mem(in, in->rip, 1) || !lg_in_mem(in, in->rsi, PAGE_SIZE) ||
+	    !PAGE_ALIGNED(in->cr3) || !lg_in_mem(in, in->cr3, PAGE_SIZE) ||
+	    in->gdt_limit > 0xffff || !lg_in_mem(in, in->gdt_base, in->gdt_limit + 1))
+		return -EINVAL;
+	return 0;
+}
+
+static int lg_initialize(struct file *file, const char __user *buf, size_t len)
+{
+	struct lguest_init in;
+	struct lguest *lg;
+	int err;
+
+	if (len != sizeof(in))
+		return -EINVAL;
+	if (copy_from_user(&in, buf, sizeof(in)))
+		return -EFAULT;
+	err = lg_check_init(&in);
+	if (err)
+		return err;
+
+	lg = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO,
+				      get_order(sizeof(*lg)));
+	if (!lg)
+		return -ENOMEM;
+	atomic_long_inc(&lg_stat_guests);
+	mutex_init(&lg->lock);
+	init_waitqueue_head(&lg->halt_wq);
+	lg->mem_base = in.mem_base;
+	lg->mem_size = in.mem_size;
+	lg->last_cpu = -1;
+	/* The FPU as after FNINIT, with SSE exceptions masked. */
+	*(u16 *)&lg->fpu[0] = 0x37f;
+	*(u32 *)&lg->fpu[24] = 0x1f80;
+	lg_lapic_init(lg);
+	lg_ioapic_init(lg);
+	lg_pvclock_init(lg);
+
+	lg->asid = lg_asid_alloc();
+	lg->vmcb = (struct vmcb *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	err = lg->asid < 0 ? lg->asid : !lg->vmcb ? -ENOMEM : lg_npt_init(lg);
+	if (err) {
+		if (lg->asid == -EBUSY)
+			pr_info("lguest: no free ASID: %u guests already run\n",
+				lg_caps.nr_asids - 1);
+		lg_destroy(lg);
+		return err;
+	}
+	lg->vmcb_pa = virt_to_phys(lg->vmcb);
+	lg_vmcb_init(lg, &in);
+
+	/* One guest per open file. */
+	if (cmpxchg(&file->private_data, NULL, lg) != NULL) {
+		lg_destroy(lg);
+		return -EBUSY;
+	}
+	pr_info("lguest: guest of pid %d created: %llu MiB, ASID %d\n",
+		task_tgid_nr(current), in.mem_size >> 20, lg->asid);
+	return 0;
+}
+
+static ssize_t lg_write(struct file *file, const char __user *buf, size_t len,
+			loff_t *off)
+{
+	struct lguest *lg = READ_ONCE(file->private_data);
+	struct lguest_irq irq;
+	u64 request;
+	int err;
+
+	if (len < sizeof(request))
+		return -EINVAL;
+	if (get_user(request, (const u64 __user *)buf))
+		return -EFAULT;
+
+	switch (request) {
+	case LHREQ_INITIALIZE:
+		if (lg)
+			return -EBUSY;
+		err = lg_initialize(file, buf, len);
+		return err ? err : len;
+	case LHREQ_IRQ:
+		if (!lg)
+			return -ENOENT;
+		if (len != sizeof(irq) || copy_from_user(&irq, buf, sizeof(irq)))
+			return -EINVAL;
+		if (irq.irq < 1 || irq.irq >= LG_IOAPIC_PINS)
+			return -EINVAL;
+		lg_ioapic_raise(lg, irq.irq);
+		return len;
+	}
+	return -EINVAL;
+}
+
+static ssize_t lg_read(struct file *file, char __user *buf, size_t len,
+		       loff_t *off)
+{
+	struct lguest *lg = READ_ONCE(file->private_data);
+	struct lguest_exit exit;
+	int ret;
+
+	if (!lg)
+		return -ENOENT;
+	if (len < sizeof(exit))
+		return -EINVAL;
+	if (mutex_lock_interruptible(&lg->lock))
+		return -EINTR;
+
+	/* The launcher's answer to the read it was asked to do last time. */
+	if (lg->pending.active) {
+		u64 data;
+
+		if (copy_from_user(&data, buf + offsetof(struct lguest_exit, data),
+				   sizeof(data))) {
+			mutex_unlock(&lg->lock);
+			return -EFAULT;
+		}
+		lg_complete_read(lg, data);
+	}
+
+	memset(&exit, 0, sizeof(exit));
+	WRITE_ONCE(lg->runner, current);
+	ret = lg_run(lg, &exit);
+	WRITE_ONCE(lg->runner, NULL);
+	mutex_unlock(&lg->lock);
+
+	if (ret < 0)
+		return ret;
+	if (copy_to_user(buf, &exit, sizeof(exit)))
+		return -EFAULT;
+	return sizeof(exit);
+}
+
+static int lg_release(struct inode *inode, struct file *file)
+{
+	struct lguest *lg = file->private_data;
+
+	if (lg)
+		lg_destroy(lg);
+	return 0;
+}
+
+/* misc_open() left the miscdevice in private_data: ours holds the guest. */
+static int lg_open(struct inode *inode, struct file *file)
+{
+	file->private_data = NULL;
+	return nonseekable_open(inode, file);
+}
+
+static const struct file_operations lg_fops = {
+	.owner = THIS_MODULE,
+	.open = lg_open,
+	.read = lg_read,
+	.write = lg_write,
+	.release = lg_release,
+	.llseek = no_llseek,
+};
+
+/* Only root runs guests: the device is created mode 0600. */
+static struct miscdevice lg_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "lguest",
+	.fops = &lg_fops,
+	.mode = 0600,
+};
+
+int lg_user_init(void)
+{
+	return misc_register(&lg_dev);
+}
+
+void lg_user_exit(void)
+{
+	misc_deregister(&lg_dev);
+}

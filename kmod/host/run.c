@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * run.c: the run loop, and what we do at each #VMEXIT.
+ *
+ * A launcher's read() lands in lg_run().  It goes round: deliver whatever
+ * interrupt is due, enter the guest, and when the processor brings us back,
+ * look at why.  Most reasons we deal with here and go round again (a CPUID, an
+ * MSR, a page of memory touched for the first time, a timer); a port or an
+ * address we do not serve, or the guest's death, is the launcher's business,
+ * and read() returns to it with a struct lguest_exit that says what happened.
+ *
+ * A guest that does what no real machine allows is not our problem to solve:
+ * it gets the exception real hardware would give it (#UD for the SVM
+ * instructions, #GP for a bad MSR).  A guest that leaves us nothing sensible
+ * to do (a triple fault, a VMCB the processor refuses) is killed, with a
+ * reason the launcher prints.  Either way the host carries on.
+ */
+#include <linux/kernel.h>
+#include <linux/sched/signal.h>
+#include <asm/fpu/api.h>
+#include <asm/processor-flags.h>
+#include <asm/traps.h>
+
+#include "lg.h"
+
+/* KVM's hypercall error for an unknown call: guests already know it. */
+#define LG_ENOSYS 1000
+
+void lg_kill(struct lguest *lg, const char *fmt, ...)
+{
+	va_list args;
+
+	if (lg->dead)
+		return;
+	va_start(args, fmt);
+	vscnprintf(lg->dead_msg, sizeof(lg->dead_msg), fmt, args);
+	va_end(args);
+	lg->dead = true;
+	pr_info("lguest: guest of pid %d killed: %s\n", task_tgid_nr(current),
+		lg->dead_msg);
+}
+
+static u64 *lg_reg_ptr(struct lguest *lg, int reg)
+{
+	switch (reg) {
+	case LG_RAX: return &lg->vmcb->save.rax;
+	case LG_RCX: return &lg->regs.rcx;
+	case LG_RDX: return &lg->regs.rdx;
+	case LG_RBX: return &lg->regs.rbx;
+	case LG_RSP: return &lg->vmcb->save.rsp;
+	case LG_RBP: return &lg->regs.rbp;
+	case LG_RSI: return &lg->regs.rsi;
+	case LG_RDI: return &lg->regs.rdi;
+	default:     return &lg->regs.r8 + (reg - 8);
+	}
+}
+
+u64 lg_get_reg(struct lguest *lg, int reg)
+{
+	return *lg_reg_ptr(lg, reg & 15);
+}
+
+void lg_set_reg(struct lguest *lg, int reg, u64 val)
+{
+	*lg_reg_ptr(lg, reg & 15) = val;
+}
+
+/*
+ * Step over an instruction we emulated.  The processor tells us where the
+ * next one starts only when it has next-RIP saving (QEMU's emulated SVM does
+ * not), so callers pass the length they know.  The instruction is done, so
+ * an interrupt shadow it began (after MOV SS or STI) is over.
+ */
+void lg_skip_insn(struct lguest *lg, unsigned int len)
+{
+	struct vmcb_control_area *ctl = &lg->vmcb->control;
+
+	if (lg_caps.nrip_save && ctl->next_rip)
+		lg->vmcb->save.rip = ctl->next_rip;
+	else
+		lg->vmcb->save.rip += len;
+	ctl->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
+void lg_inject_exception(struct lguest *lg, int vector, bool has_err, u32 err)
+{
+	struct vmcb_control_area *ctl = &lg->vmcb->control;
+
+	ctl->event_inj = vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID |
+			 (has_err ? SVM_EVTINJ_VALID_ERR : 0);
+	ctl->event_inj_err = err;
+}
+
+/*
+ * Enter the guest once.  Its FPU state goes into the real registers inside a
+ * kernel_fpu_begin() section (which also keeps us on this CPU); the guest
+ * cannot turn on XSAVE (cpuid.c hides it, CR4 writes are checked), so FXSAVE
+ * covers all of its state.  A guest that moved CPU flushes the TLB: its ASID's
+ * entries elsewhere may be stale.
+ */
+static void lg_enter_guest(struct lguest *lg)
+{
+	struct vmcb_control_area *ctl = &lg->vmcb->control;
+	int cpu;
+
+	kernel_fpu_begin();
+	asm volatile("fxrstor64 %0" : : "m"(lg->fpu));
+	local_irq_disable();
+	cpu = smp_processor_id();
+	if (cpu != lg->last_cpu) {
+		ctl->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+		lg->last_cpu = cpu;
+	}
+	lg_svm_run(lg);
+	ctl->tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	local_irq_enable();
+	asm volatile("fxsave64 %0" : "=m"(lg->fpu));
+	kernel_fpu_end();
+}
+
+/* The guest halts: sleep until an interrupt is due, or power off. */
+static int lg_halt(struct lguest *lg, struct lguest_exit *exit)
+{
+	lg_skip_insn(lg, 1);
+	if (!(lg->vmcb->save.rflags & X86_EFLAGS_IF)) {
+		exit->reason = LGUEST_EXIT_POWEROFF;
+		return 1;
+	}
+	if (wait_event_interruptible(lg->halt_wq, lg_lapic_has_pending(lg)))
+		return -EINTR;
+	return 0;
+}
+
+/* MOV to CR4: only the features the guest was shown (cpuid.c). */
+#define LG_CR4_ALLOWED (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | \
+			X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCE | \
+			X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_UMIP | \
+			X86_CR4_FSGSBASE | X86_CR4_SMEP | X86_CR4_SMAP)
+
+static int lg_decode_at_rip(struct lguest *lg, struct lg_insn *insn)
+{
+	u8 bytes[15];
+	unsigned int len;
+
+	if (lg_fetch_insn(lg, bytes, &len) || lg_decode(bytes, len, insn)) {
+		lg_kill(lg, "cannot decode the instruction at RIP %#llx (%*ph)",
+			lg->vmcb->save.rip, len > 8 ? 8 : len, bytes);
+		return -1;
+	}
+	return 0;
+}
+
+static void lg_write_cr4(struct lguest *lg)
+{
+	struct lg_insn insn;
+	u64 val;
+
+	if (lg_decode_at_rip(lg, &insn))
+		return;
+	if (insn.kind != LG_INSN_MOV_CR || insn.num != 4 || !insn.is_write) {
+		lg_kill(lg, "CR4 write by an instruction we do not know at RIP %#llx",
+			lg->vmcb->save.rip);
+		return;
+	}
+	val = lg_get_reg(lg, insn.reg);
+	if ((val & ~(u64)LG_CR4_ALLOWED) || !(val & X86_CR4_PAE)) {
+		lg_inject_exception(lg, X86_TRAP_GP, true, 0);
+		return;
+	}
+	lg->vmcb->save.cr4 = val;
+	/* Toggling PGE is how Linux flushes global pages: flush. */
+	lg->vmcb->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	lg_skip_insn(lg, insn.len);
+}
+
+/* DR0-3 are the host's: the guest gets a private, powerless copy. */
+static void lg_access_dr(struct lguest *lg)
+{
+	struct lg_insn insn;
+
+	if (lg_decode_at_rip(lg, &insn))
+		return;
+	if (insn.kind != LG_INSN_MOV_DR || insn.num > 3) {
+		lg_kill(lg, "debug register access we do not know at RIP %#llx",
+			lg->vmcb->save.rip);
+		return;
+	}
+	if (insn.is_write)
+		lg->dr[insn.num] = lg_get_reg(lg, insn.reg);
+	else
+		lg_set_reg(lg, insn.reg, lg->dr[insn.num]);
+	lg_skip_insn(lg, insn.len);
+}
+
+/* Returns 0 to run on, 1 when exit is filled for the launcher, or -errno. */
+static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
+{
+	struct vmcb_control_area *ctl = &lg->vmcb->control;
+	u32 code = ctl->exit_code;
+
+	/* An event cut short by this exit is delivered again. */
+	if (ctl->exit_int_info & SVM_EXITINTINFO_VALID) {
+		ctl->event_inj = ctl->exit_int_info;
+		ctl->event_inj_err = ctl->exit_int_info_err;
+	}
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		return 0;	/* the host's: taken as soon as we STGI */
+	case SVM_EXIT_VINTR:
+		lg_interrupt_window_open(lg);
+		return 0;
+	case SVM_EXIT_CPUID:
+		lg_handle_cpuid(lg);
+		lg_skip_insn(lg, 2);
+		return 0;
+	case SVM_EXIT_HLT:
+		return lg_halt(lg, exit);
+	case SVM_EXIT_IOIO:
+		return lg_handle_ioio(lg, exit);
+	case SVM_EXIT_MSR:
+		return lg_handle_msr(lg);
+	case SVM_EXIT_NPF:
+		return lg_handle_npf(lg, exit);
+	case SVM_EXIT_VMMCALL:
+		/* No hypercalls yet: every number is unknown. */
+		lg->vmcb->save.rax = (u64)-LG_ENOSYS;
+		lg_skip_insn(lg, 3);
+		return 0;
+	case SVM_EXIT_WRITE_CR4:
+		lg_write_cr4(lg);
+		return 0;
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR3:
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR3:
+		lg_access_dr(lg);
+		return 0;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
+		lg_inject_exception(lg, X86_TRAP_AC, true, 0);
+		return 0;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		lg_inject_exception(lg, X86_TRAP_DB, false, 0);
+		return 0;
+	case SVM_EXIT_INVD:
+		lg_skip_insn(lg, 2);	/* our caches need no invalidating */
+		return 0;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_RDTSCP:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
+	case SVM_EXIT_XSETBV:
+	case SVM_EXIT_RDPRU:
+	case SVM_EXIT_RSM:
+	case SVM_EXIT_ICEBP:
+		/* Instructions of features this CPU does not have for it. */
+		lg_inject_exception(lg, X86_TRAP_UD, false, 0);
+		return 0;
+	case SVM_EXIT_SHUTDOWN:
+		lg_kill(lg, "the guest triple-faulted (shutdown) at RIP %#llx",
+			lg->vmcb->save.rip);
+		return 0;
+	case SVM_EXIT_ERR:
+		lg_kill(lg, "the processor refused the guest's state (VMRUN failed)");
+		return 0;
+	default:
+		lg_kill(lg, "unhandled #VMEXIT %#x at RIP %#llx (info %#llx %#llx)",
+			code, lg->vmcb->save.rip, ctl->exit_info_1, ctl->exit_info_2);
+		return 0;
+	}
+}
+
+int lg_run(struct lguest *lg, struct lguest_exit *exit)
+{
+	int ret;
+
+	for (;;) {
+		if (lg->dead) {
+			exit->reason = LGUEST_EXIT_DEAD;
+			strscpy(exit->message, lg->dead_msg, sizeof(exit->message));
+			return 1;
+		}
+		if (signal_pending(current))
+			return -EINTR;
+		cond_resched();
+
+		lg_inject_interrupts(lg);
+		lg_enter_guest(lg);
+		lg->exits++;
+
+		ret = lg_handle_exit(lg, exit);
+		if (ret)
+			return ret;
+	}
+}

@@ -1,0 +1,284 @@
+/*
+ * lguest.c: "Simple program to create new guests."
+ *
+ *	lguest [--verbose] [--initrd=FILE] MEM KERNEL [kernel args...]
+ *
+ * The launcher is the guest's whole world outside lg.ko.  It maps MEM bytes
+ * of its own memory, which become the guest's physical memory, loads the
+ * kernel into it (boot.c), hands it to lg.ko through /dev/lguest, and then
+ * does little but call read(): each read() runs the guest until it touches a
+ * port or device address that only we understand (the console, platform.c),
+ * powers off, or is killed.  The exit status says which (lguest.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "lguest.h"
+#include "size.h"
+
+/* Arguments every guest gets first; the user's come after and win. */
+#define PLATFORM_ARGS "console=ttyS0 acpi=off reboot=p pci=conf1,noearly no_timer_check"
+#define MEM_MIN (32ULL << 20)
+
+static const char *program = "lguest";
+
+_Noreturn void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	console_restore();
+	fprintf(stderr, "%s: ", program);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(STATUS_ERROR);
+}
+
+void verbose(const struct guest *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!g->verbose)
+		return;
+	fprintf(stderr, "%s: ", program);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void raise_irq(struct guest *g, unsigned int irq)
+{
+	struct lguest_irq req = { .request = LHREQ_IRQ, .irq = irq };
+
+	if (write(g->fd, &req, sizeof(req)) != sizeof(req))
+		die("cannot raise IRQ %u: %s", irq, strerror(errno));
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: %s [--verbose] [--initrd=FILE] MEM KERNEL [kernel args...]\n"
+		"\n"
+		"Run the Linux kernel KERNEL (a bzImage or an ELF vmlinux) as a guest\n"
+		"with MEM of memory (like 64m or 1g), its console on this terminal.\n"
+		"\n"
+		"  -v, --verbose        say what is loaded where, and how the guest ends\n"
+		"      --initrd=FILE    an initial RAM disk for the guest\n"
+		"      --block=FILE     a block device (/dev/lgba)      [not yet]\n"
+		"      --tunnet=IP|bridge:NAME   a tap network          [not yet]\n"
+		"      --sharenet=FILE  an inter-guest network          [not yet]\n"
+		"  -h, --help           this help\n"
+		"\n"
+		"The guest's command line starts with \"%s\";\n"
+		"kernel args given here come after and override it.  Ctrl-A x stops the\n"
+		"guest.  Exit status: 0 power-off, 1 error, 2 reboot, 3 killed by lg.ko.\n",
+		program, PLATFORM_ARGS);
+}
+
+static uint64_t parse_mem(const char *arg)
+{
+	struct sysinfo si;
+	uint64_t bytes, host;
+	const char *err = size_parse(arg, &bytes);
+
+	if (err)
+		die("memory size '%s': %s", arg, err);
+	bytes &= ~0xfffULL;
+	if (bytes < MEM_MIN)
+		die("memory size '%s': too small (at least %llum)", arg, MEM_MIN >> 20);
+	if (bytes > LGUEST_MEM_MAX)
+		die("memory size '%s': lg.ko gives a guest at most %llum",
+		    arg, LGUEST_MEM_MAX >> 20);
+	if (sysinfo(&si) == 0) {
+		host = (uint64_t)si.totalram * si.mem_unit;
+		if (bytes > host)
+			die("memory size '%s': more than this host has (%llum)",
+			    arg, (unsigned long long)(host >> 20));
+	}
+	return bytes;
+}
+
+static bool cpu_has_svm(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096];
+	bool svm = false;
+
+	if (!f)
+		return true;	/* cannot tell: assume so */
+	while (!svm && fgets(line, sizeof(line), f))
+		svm = !strncmp(line, "flags", 5) && strstr(line, " svm");
+	fclose(f);
+	return svm;
+}
+
+static int open_lguest(void)
+{
+	int fd = open(LGUEST_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT && !cpu_has_svm())
+		die("%s: not found, and this processor has no AMD SVM (AMD-V): lguest cannot run guests here",
+		    LGUEST_DEVICE);
+	if (errno == ENOENT)
+		die("%s: not found: load the lguest module first (insmod lg.ko, or modprobe lg)",
+		    LGUEST_DEVICE);
+	if (errno == EACCES || errno == EPERM)
+		die("%s: %s (run lguest as root)", LGUEST_DEVICE, strerror(errno));
+	die("%s: %s", LGUEST_DEVICE, strerror(errno));
+}
+
+static char *join_cmdline(int argc, char **argv)
+{
+	size_t len = strlen(PLATFORM_ARGS) + 1;
+	char *cmd;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	cmd = malloc(len);
+	if (!cmd)
+		die("out of memory");
+	strcpy(cmd, PLATFORM_ARGS);
+	for (i = 0; i < argc; i++) {
+		strcat(cmd, " ");
+		strcat(cmd, argv[i]);
+	}
+	return cmd;
+}
+
+static int run(struct guest *g)
+{
+	struct lguest_exit exit_info = { 0 };
+
+	for (;;) {
+		ssize_t n = read(g->fd, &exit_info, sizeof(exit_info));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("running the guest: %s", strerror(errno));
+		if (n != sizeof(exit_info))
+			die("running the guest: short read from %s", LGUEST_DEVICE);
+
+		switch (exit_info.reason) {
+		case LGUEST_EXIT_IO:
+			exit_info.data = platform_io(g, exit_info.addr, exit_info.size,
+						     exit_info.is_write, exit_info.data);
+			if (g->reboot_requested) {
+				console_restore();
+				verbose(g, "the guest rebooted");
+				return STATUS_REBOOT;
+			}
+			break;
+		case LGUEST_EXIT_MMIO:
+			/* No devices in memory space yet: reads find nothing. */
+			exit_info.data = ~0ULL;
+			break;
+		case LGUEST_EXIT_POWEROFF:
+			console_restore();
+			verbose(g, "the guest powered off");
+			return STATUS_POWEROFF;
+		case LGUEST_EXIT_DEAD:
+			console_restore();
+			exit_info.message[sizeof(exit_info.message) - 1] = '\0';
+			fprintf(stderr, "%s: guest killed: %s\n", program, exit_info.message);
+			return STATUS_KILLED;
+		default:
+			die("unknown exit reason %u from %s", exit_info.reason, LGUEST_DEVICE);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "block", required_argument, NULL, 'b' },
+		{ "tunnet", required_argument, NULL, 't' },
+		{ "sharenet", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct guest g = { .fd = -1 };
+	const char *initrd = NULL;
+	struct boot_info boot;
+	struct lguest_init init;
+	char *cmdline;
+	int c;
+
+	program = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	while ((c = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			g.verbose = true;
+			break;
+		case 'i':
+			initrd = optarg;
+			break;
+		case 'b':
+		case 't':
+		case 's':
+			die("--%s: not yet: devices come with the lguest I/O model",
+			    c == 'b' ? "block" : c == 't' ? "tunnet" : "sharenet");
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return STATUS_ERROR;
+		}
+	}
+	if (argc - optind < 2) {
+		usage(stderr);
+		return STATUS_ERROR;
+	}
+
+	g.mem_size = parse_mem(argv[optind]);
+	g.fd = open_lguest();
+	g.mem = mmap(NULL, g.mem_size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (g.mem == MAP_FAILED)
+		die("cannot map %llu MiB of guest memory: %s",
+		    (unsigned long long)(g.mem_size >> 20), strerror(errno));
+	pthread_mutex_init(&g.lock, NULL);
+	serial_init(&g.uart, STDOUT_FILENO);
+
+	cmdline = join_cmdline(argc - optind - 2, argv + optind + 2);
+	boot_load(&g, argv[optind + 1], initrd, cmdline, &boot);
+	verbose(&g, "%llu MiB, command line: %s",
+		(unsigned long long)(g.mem_size >> 20), cmdline);
+
+	init = (struct lguest_init){
+		.request = LHREQ_INITIALIZE,
+		.mem_base = (uintptr_t)g.mem,
+		.mem_size = g.mem_size,
+		.rip = boot.entry,
+		.rsi = boot.boot_params,
+		.cr3 = boot.cr3,
+		.gdt_base = boot.gdt_base,
+		.gdt_limit = boot.gdt_limit,
+	};
+	if (write(g.fd, &init, sizeof(init)) != sizeof(init)) {
+		if (errno == EBUSY)
+			die("%s: lg.ko runs as many guests as this processor has ASIDs",
+			    LGUEST_DEVICE);
+		die("%s: cannot create the guest: %s", LGUEST_DEVICE, strerror(errno));
+	}
+
+	console_start(&g);
+	return run(&g);
+}
