@@ -169,7 +169,7 @@ static uint64_t load_elf(struct guest *g, const struct image *k, uint8_t *bp,
 
 	*kernel_end = 0;
 	for (i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const void *)(k->data + eh->e_phoff) + i;
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(k->data + eh->e_phoff) + i;
 
 		if (ph->p_type != PT_LOAD)
 			continue;

@@ -248,7 +248,6 @@ int main(int argc, char **argv)
 	}
 
 	g.mem_size = parse_mem(argv[optind]);
-	g.fd = open_lguest();
 	g.mem = mmap(NULL, g.mem_size, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (g.mem == MAP_FAILED)
@@ -261,6 +260,8 @@ int main(int argc, char **argv)
 	boot_load(&g, argv[optind + 1], initrd, cmdline, &boot);
 	verbose(&g, "%llu MiB, command line: %s",
 		(unsigned long long)(g.mem_size >> 20), cmdline);
+
+	g.fd = open_lguest();
 
 	init = (struct lguest_init){
 		.request = LHREQ_INITIALIZE,

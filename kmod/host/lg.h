@@ -127,6 +127,9 @@ struct lguest {
 	unsigned long exits;	/* #VMEXITs so far, for the log */
 };
 
+/* core.c: what is alive, told at unload so that a leak shows. */
+extern atomic_long_t lg_stat_guests, lg_stat_pinned;
+
 /* svm.c */
 int lg_svm_probe(struct lg_svm_caps *caps);
 int lg_svm_percpu_init(void);

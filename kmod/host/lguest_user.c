@@ -23,8 +23,6 @@
 static DEFINE_SPINLOCK(lg_asid_lock);
 static unsigned long lg_asids_used[BITS_TO_LONGS(4096)];
 
-atomic_long_t lg_stat_guests = ATOMIC_LONG_INIT(0);
-
 static int lg_asid_alloc(void)
 {
 	unsigned int max = min_t(u32, lg_caps.nr_asids, 4096);

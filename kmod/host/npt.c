@@ -81,6 +81,7 @@ int lg_npt_map(struct lguest *lg, u64 gpa)
 		return ret < 0 ? ret : -EFAULT;
 	table[npt_index(gpa, 0)] = page_to_phys(page) | NPT_LEAF;
 	lg->npt_pages++;
+	atomic_long_inc(&lg_stat_pinned);
 	return 0;
 }
 
@@ -93,8 +94,10 @@ static void lg_npt_free_level(u64 *table, int level)
 
 		if (!(entry & NPT_P))
 			continue;
-		if (level == 0)
+		if (level == 0) {
 			unpin_user_page(pfn_to_page(entry >> PAGE_SHIFT));
+			atomic_long_dec(&lg_stat_pinned);
+		}
 		else
 			lg_npt_free_level(phys_to_virt(entry & NPT_ADDR), level - 1);
 	}

@@ -23,8 +23,9 @@
 
 #include "lg.h"
 
-/* KVM's hypercall error for an unknown call: guests already know it. */
-#define LG_ENOSYS 1000
+/* KVM's hypercall errors, which guests already know. */
+#define LG_ENOSYS 1000	/* no such call */
+#define LG_EPERM 1	/* called from user mode */
 
 void lg_kill(struct lguest *lg, const char *fmt, ...)
 {
@@ -225,8 +226,9 @@ static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 	case SVM_EXIT_NPF:
 		return lg_handle_npf(lg, exit);
 	case SVM_EXIT_VMMCALL:
-		/* No hypercalls yet: every number is unknown. */
-		lg->vmcb->save.rax = (u64)-LG_ENOSYS;
+		/* Only the guest's kernel may call; no call is known yet. */
+		lg->vmcb->save.rax = lg->vmcb->save.cpl ? (u64)-LG_EPERM :
+							  (u64)-LG_ENOSYS;
 		lg_skip_insn(lg, 3);
 		return 0;
 	case SVM_EXIT_WRITE_CR4:
@@ -259,9 +261,13 @@ static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 	case SVM_EXIT_XSETBV:
 	case SVM_EXIT_RDPRU:
 	case SVM_EXIT_RSM:
-	case SVM_EXIT_ICEBP:
 		/* Instructions of features this CPU does not have for it. */
 		lg_inject_exception(lg, X86_TRAP_UD, false, 0);
+		return 0;
+	case SVM_EXIT_ICEBP:
+		/* INT1: the debug trap it is, after the instruction. */
+		lg_skip_insn(lg, 1);
+		lg_inject_exception(lg, X86_TRAP_DB, false, 0);
 		return 0;
 	case SVM_EXIT_SHUTDOWN:
 		lg_kill(lg, "the guest triple-faulted (shutdown) at RIP %#llx",
