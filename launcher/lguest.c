@@ -109,6 +109,29 @@ static uint64_t parse_mem(const char *arg)
 	return bytes;
 }
 
+/*
+ * Guest memory: anonymous, committed only as the guest touches it, aligned
+ * to 2 MiB and backed by huge pages where the kernel can, so that lg.ko maps
+ * it 2 MiB at a time.
+ */
+static uint8_t *map_guest_memory(uint64_t size)
+{
+	const uint64_t huge = 2ULL << 20;
+	uint8_t *mem, *aligned;
+
+	mem = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED)
+		die("cannot map %llu MiB of guest memory: %s",
+		    (unsigned long long)(size >> 20), strerror(errno));
+	aligned = (uint8_t *)(((uintptr_t)mem + huge - 1) & ~(uintptr_t)(huge - 1));
+	if (aligned > mem)
+		munmap(mem, aligned - mem);
+	munmap(aligned + size, mem + huge - aligned);
+	madvise(aligned, size, MADV_HUGEPAGE);	/* a hint: no error if refused */
+	return aligned;
+}
+
 static bool cpu_has_svm(void)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
@@ -248,11 +271,7 @@ int main(int argc, char **argv)
 	}
 
 	g.mem_size = parse_mem(argv[optind]);
-	g.mem = mmap(NULL, g.mem_size, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (g.mem == MAP_FAILED)
-		die("cannot map %llu MiB of guest memory: %s",
-		    (unsigned long long)(g.mem_size >> 20), strerror(errno));
+	g.mem = map_guest_memory(g.mem_size);
 	pthread_mutex_init(&g.lock, NULL);
 	serial_init(&g.uart, STDOUT_FILENO);
 

@@ -19,6 +19,7 @@
 struct lg_svm_caps lg_caps;
 atomic_long_t lg_stat_guests = ATOMIC_LONG_INIT(0);
 atomic_long_t lg_stat_pinned = ATOMIC_LONG_INIT(0);
+atomic_long_t lg_stat_tables = ATOMIC_LONG_INIT(0);
 
 static int __init lg_init(void)
 {
@@ -53,8 +54,9 @@ static void __exit lg_exit(void)
 	lg_user_exit();
 	lg_svm_percpu_free();
 	lg_vmcb_free_maps();
-	pr_info("lguest: unloaded, %ld guests and %ld pinned pages left\n",
-		atomic_long_read(&lg_stat_guests), atomic_long_read(&lg_stat_pinned));
+	pr_info("lguest: unloaded, %ld guests, %ld pinned pages and %ld page-table pages left\n",
+		atomic_long_read(&lg_stat_guests), atomic_long_read(&lg_stat_pinned),
+		atomic_long_read(&lg_stat_tables));
 }
 
 module_init(lg_init);

@@ -98,6 +98,10 @@ struct lg_pending_read {
 	bool high_byte;		/* MMIO: AH, CH, DH or BH */
 };
 
+/* Kinds of #VMEXIT we count, to know where a guest's time goes. */
+enum { LG_EXIT_IO, LG_EXIT_MMIO, LG_EXIT_NPF, LG_EXIT_MSR, LG_EXIT_HLT,
+       LG_EXIT_INTR, LG_EXIT_VINTR, LG_EXIT_OTHER, LG_EXIT_KINDS };
+
 struct lguest {
 	struct mutex lock;	/* one runner at a time; serialises requests */
 	struct vmcb *vmcb;
@@ -109,6 +113,7 @@ struct lguest {
 	u64 mem_size;
 	u64 *npt_root;		/* nested page tables (npt.c) */
 	unsigned long npt_pages;	/* pinned guest pages, for the log */
+	unsigned long npt_huge;		/* ... mapped by 2 MiB nested pages */
 
 	int asid;
 	int last_cpu;		/* where the guest last ran, -1 at first */
@@ -125,10 +130,11 @@ struct lguest {
 	bool dead;
 	char dead_msg[256];
 	unsigned long exits;	/* #VMEXITs so far, for the log */
+	unsigned long exits_by[LG_EXIT_KINDS];	/* ... by kind (run.c) */
 };
 
 /* core.c: what is alive, told at unload so that a leak shows. */
-extern atomic_long_t lg_stat_guests, lg_stat_pinned;
+extern atomic_long_t lg_stat_guests, lg_stat_pinned, lg_stat_tables;
 
 /* svm.c */
 int lg_svm_probe(struct lg_svm_caps *caps);

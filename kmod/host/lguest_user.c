@@ -48,8 +48,12 @@ static void lg_asid_free(int asid)
 static void lg_destroy(struct lguest *lg)
 {
 	lg_lapic_destroy(lg);
-	pr_info("lguest: guest of pid %d destroyed after %lu exits, %lu pages pinned\n",
-		task_tgid_nr(current), lg->exits, lg->npt_pages);
+	pr_info("lguest: guest of pid %d destroyed after %lu exits (io %lu, mmio %lu, npf %lu, msr %lu, hlt %lu, intr %lu, vintr %lu, other %lu), %lu pages pinned (%lu 2 MiB pages)\n",
+		task_tgid_nr(current), lg->exits, lg->exits_by[LG_EXIT_IO],
+		lg->exits_by[LG_EXIT_MMIO], lg->exits_by[LG_EXIT_NPF],
+		lg->exits_by[LG_EXIT_MSR], lg->exits_by[LG_EXIT_HLT],
+		lg->exits_by[LG_EXIT_INTR], lg->exits_by[LG_EXIT_VINTR],
+		lg->exits_by[LG_EXIT_OTHER], lg->npt_pages, lg->npt_huge);
 	lg_npt_free(lg);
 	if (lg->vmcb)
 		free_page((unsigned long)lg->vmcb);

@@ -283,6 +283,27 @@ static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 	}
 }
 
+static void lg_count_exit(struct lguest *lg)
+{
+	u32 code = lg->vmcb->control.exit_code;
+	int kind;
+
+	switch (code) {
+	case SVM_EXIT_IOIO:  kind = LG_EXIT_IO; break;
+	case SVM_EXIT_MSR:   kind = LG_EXIT_MSR; break;
+	case SVM_EXIT_HLT:   kind = LG_EXIT_HLT; break;
+	case SVM_EXIT_INTR:  kind = LG_EXIT_INTR; break;
+	case SVM_EXIT_VINTR: kind = LG_EXIT_VINTR; break;
+	case SVM_EXIT_NPF:
+		kind = lg->vmcb->control.exit_info_2 < lg->mem_size ?
+		       LG_EXIT_NPF : LG_EXIT_MMIO;
+		break;
+	default:	     kind = LG_EXIT_OTHER;
+	}
+	lg->exits++;
+	lg->exits_by[kind]++;
+}
+
 int lg_run(struct lguest *lg, struct lguest_exit *exit)
 {
 	int ret;
@@ -299,7 +320,7 @@ int lg_run(struct lguest *lg, struct lguest_exit *exit)
 
 		lg_inject_interrupts(lg);
 		lg_enter_guest(lg);
-		lg->exits++;
+		lg_count_exit(lg);
 
 		ret = lg_handle_exit(lg, exit);
 		if (ret)
