@@ -130,6 +130,10 @@ struct lguest {
 	bool dead;
 	char dead_msg[256];
 	unsigned long exits;	/* #VMEXITs so far, for the log */
+	struct lg_exit_record {	/* the last few, for a dead guest's log */
+		u32 code;
+		u64 rip, info1, info2;
+	} recent[8];
 	unsigned long exits_by[LG_EXIT_KINDS];	/* ... by kind (run.c) */
 };
 

@@ -193,6 +193,53 @@ static void lg_access_dr(struct lguest *lg)
 	lg_skip_insn(lg, insn.len);
 }
 
+static void lg_count_exit(struct lguest *lg)
+{
+	u32 code = lg->vmcb->control.exit_code;
+	int kind;
+
+	switch (code) {
+	case SVM_EXIT_IOIO:  kind = LG_EXIT_IO; break;
+	case SVM_EXIT_MSR:   kind = LG_EXIT_MSR; break;
+	case SVM_EXIT_HLT:   kind = LG_EXIT_HLT; break;
+	case SVM_EXIT_INTR:  kind = LG_EXIT_INTR; break;
+	case SVM_EXIT_VINTR: kind = LG_EXIT_VINTR; break;
+	case SVM_EXIT_NPF:
+		kind = lg->vmcb->control.exit_info_2 < lg->mem_size ?
+		       LG_EXIT_NPF : LG_EXIT_MMIO;
+		break;
+	default:	     kind = LG_EXIT_OTHER;
+	}
+	lg->recent[lg->exits % ARRAY_SIZE(lg->recent)] = (struct lg_exit_record){
+		.code = code, .rip = lg->vmcb->save.rip,
+		.info1 = lg->vmcb->control.exit_info_1,
+		.info2 = lg->vmcb->control.exit_info_2,
+	};
+	lg->exits++;
+	lg->exits_by[kind]++;
+}
+
+/* What a developer needs to see of a guest that died. */
+static void lg_dump(struct lguest *lg)
+{
+	struct vmcb_save_area *save = &lg->vmcb->save;
+	unsigned long i, n = min_t(unsigned long, lg->exits, ARRAY_SIZE(lg->recent));
+
+	pr_info("lguest: RIP %#llx RSP %#llx RFLAGS %#llx CPL %u CS %#x EFER %#llx CR0 %#llx CR3 %#llx CR4 %#llx CR2 %#llx\n",
+		save->rip, save->rsp, save->rflags, save->cpl, save->cs.selector,
+		save->efer, save->cr0, save->cr3, save->cr4, save->cr2);
+	pr_info("lguest: IDT %#llx/%#x GDT %#llx/%#x TR %#x exit_int_info %#x event_inj %#x\n",
+		save->idtr.base, save->idtr.limit, save->gdtr.base, save->gdtr.limit,
+		save->tr.selector, lg->vmcb->control.exit_int_info,
+		lg->vmcb->control.event_inj);
+	for (i = lg->exits - n; i < lg->exits; i++) {
+		struct lg_exit_record *r = &lg->recent[i % ARRAY_SIZE(lg->recent)];
+
+		pr_info("lguest: exit %lu: code %#x RIP %#llx info %#llx %#llx\n",
+			i, r->code, r->rip, r->info1, r->info2);
+	}
+}
+
 /* Returns 0 to run on, 1 when exit is filled for the launcher, or -errno. */
 static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 {
@@ -272,6 +319,7 @@ static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 	case SVM_EXIT_SHUTDOWN:
 		lg_kill(lg, "the guest triple-faulted (shutdown) at RIP %#llx",
 			lg->vmcb->save.rip);
+		lg_dump(lg);
 		return 0;
 	case SVM_EXIT_ERR:
 		lg_kill(lg, "the processor refused the guest's state (VMRUN failed)");
@@ -281,27 +329,6 @@ static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 			code, lg->vmcb->save.rip, ctl->exit_info_1, ctl->exit_info_2);
 		return 0;
 	}
-}
-
-static void lg_count_exit(struct lguest *lg)
-{
-	u32 code = lg->vmcb->control.exit_code;
-	int kind;
-
-	switch (code) {
-	case SVM_EXIT_IOIO:  kind = LG_EXIT_IO; break;
-	case SVM_EXIT_MSR:   kind = LG_EXIT_MSR; break;
-	case SVM_EXIT_HLT:   kind = LG_EXIT_HLT; break;
-	case SVM_EXIT_INTR:  kind = LG_EXIT_INTR; break;
-	case SVM_EXIT_VINTR: kind = LG_EXIT_VINTR; break;
-	case SVM_EXIT_NPF:
-		kind = lg->vmcb->control.exit_info_2 < lg->mem_size ?
-		       LG_EXIT_NPF : LG_EXIT_MMIO;
-		break;
-	default:	     kind = LG_EXIT_OTHER;
-	}
-	lg->exits++;
-	lg->exits_by[kind]++;
 }
 
 int lg_run(struct lguest *lg, struct lguest_exit *exit)
