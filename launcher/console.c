@@ -4,7 +4,7 @@
  * While the guest runs, our standard input feeds its serial port and our
  * standard output shows what it writes.  When standard input is a terminal
  * we put it in raw mode, so that every key (Ctrl-C included) reaches the
- * guest, and put it back however we exit.  To leave a guest that will not
+ * guest, and put it back however we exit (a kill included).  To leave a guest that will not
  * power off, type Ctrl-A then x, as in QEMU.
  *
  * Input has its own thread: the main thread spends its life inside read() on
@@ -35,6 +35,14 @@ void console_restore(void)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 		restored = true;
 	}
+}
+
+/* Killed from elsewhere: give the terminal back, then die of the signal. */
+static void restore_and_die(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSANOW, &saved);	/* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void *input_thread(void *arg)
@@ -84,6 +92,9 @@ void console_start(struct guest *g)
 		restored = false;
 		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 		atexit(console_restore);
+		signal(SIGTERM, restore_and_die);
+		signal(SIGHUP, restore_and_die);
+		signal(SIGQUIT, restore_and_die);
 	}
 	/* Signals are for the main thread, whose read() they interrupt. */
 	sigfillset(&all);
