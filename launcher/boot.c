@@ -48,7 +48,6 @@
 /* boot_params and setup header offsets (Documentation/x86/zero-page.rst). */
 #define BP_EXT_RAMDISK_IMAGE	0x0c0
 #define BP_EXT_RAMDISK_SIZE	0x0c4
-#define BP_EXT_CMD_LINE_PTR	0x0c8
 #define BP_E820_ENTRIES		0x1e8
 #define BP_HDR			0x1f1
 #define HDR_SETUP_SECTS		0x1f1
@@ -67,7 +66,6 @@
 #define HDR_PREF_ADDRESS	0x258
 #define HDR_INIT_SIZE		0x260
 #define BP_E820_TABLE		0x2d0
-#define E820_MAX		128
 
 #define LOADED_HIGH		0x01
 #define XLF_KERNEL_64		0x01

@@ -137,7 +137,7 @@ static int lg_mmio(struct lguest *lg, u64 gpa, struct lguest_exit *exit)
 	};
 	if (!insn.is_write)
 		lg->pending = (struct lg_pending_read){
-			.active = true, .is_mmio = true, .size = insn.size,
+			.active = true, .size = insn.size,
 			.dest_size = insn.dest_size, .reg = insn.reg,
 			.high_byte = insn.high_byte,
 		};

@@ -91,7 +91,6 @@ struct lg_ioapic {
 /* An I/O or MMIO read the launcher is answering (see launcher.h). */
 struct lg_pending_read {
 	bool active;
-	bool is_mmio;
 	u8 size;		/* bytes read */
 	u8 dest_size;		/* MMIO: bytes of the destination register */
 	s8 reg;			/* MMIO: destination GPR; IO: RAX */
