@@ -13,6 +13,11 @@
  *
  * Every write() starts with a __u64 request number; its size must be exactly
  * that of the request's structure.  lg.ko checks every value it is given.
+ * Requests that answer (LHREQ_GETDMA, LHREQ_DMA_STATS) copy the answer back
+ * into the caller's structure.
+ *
+ * The I/O model (DMA keys) and the endpoint requests are in dma.h; the device
+ * page the launcher builds for its guest is in devices.h.
  */
 #ifndef _LGUEST_LAUNCHER_H
 #define _LGUEST_LAUNCHER_H
@@ -30,6 +35,10 @@
 enum lguest_request {
 	LHREQ_INITIALIZE = 1,	/* struct lguest_init: create the guest */
 	LHREQ_IRQ = 2,		/* struct lguest_irq: raise an ISA interrupt */
+	LHREQ_GETDMA = 3,	/* struct lguest_getdma: a free bound buffer */
+	LHREQ_BIND_DMA = 4,	/* endpoints: struct lguest_bind (dma.h) */
+	LHREQ_SEND_DMA = 5,	/* endpoints: struct lguest_send (dma.h) */
+	LHREQ_DMA_STATS = 6,	/* struct lguest_dma_stats (dma.h) */
 };
 
 /*
@@ -55,12 +64,36 @@ struct lguest_irq {
 	__u64 irq;		/* ISA IRQ line, 1..23: an edge on that IOAPIC pin */
 };
 
+/*
+ * A launcher serving a device finds where to put what it received: a buffer
+ * its guest bound at key (guest-physical) that is free (used_len == 0).  On
+ * success write() returns the structure's size and fills in dma (the
+ * buffer's guest-physical address) and irq (the line the guest bound with);
+ * the launcher writes the data and used_len into guest memory, then raises
+ * irq with LHREQ_IRQ.  -ENOENT: the key is not bound, or every buffer is in
+ * use (old lguest's GETDMA could not say so).  The buffer is found, not
+ * reserved: keys a launcher serves are private to its guest.
+ */
+struct lguest_getdma {
+	__u64 request;		/* LHREQ_GETDMA */
+	__u64 key;		/* in: guest-physical */
+	__u64 dma;		/* out: guest-physical struct lguest_dma */
+	__u32 irq;		/* out */
+	__u32 reserved;
+};
+
 /* Why read() returned. */
 enum lguest_exit_reason {
 	LGUEST_EXIT_IO = 1,	/* an IN or OUT to a port lg.ko does not serve */
 	LGUEST_EXIT_MMIO = 2,	/* a load or store outside guest memory */
 	LGUEST_EXIT_POWEROFF = 3, /* HLT with interrupts disabled */
 	LGUEST_EXIT_DEAD = 4,	/* lg.ko killed the guest: see message */
+	LGUEST_EXIT_DMA = 5,	/* SEND_DMA to a key no other guest bound:
+				 * addr = key, data = the struct lguest_dma
+				 * (both guest-physical, already checked).
+				 * The launcher writes used_len into it; the
+				 * next read() resumes the guest. */
+	LGUEST_EXIT_IRQ = 6,	/* endpoints only: data = bitmask of irqs */
 };
 
 /*
