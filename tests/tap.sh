@@ -3,8 +3,10 @@
 #   plan N               announce N checks
 #   check DESC CMD...    one check: CMD succeeds
 #   is DESC GOT WANT     one check: two strings are equal (both shown if not)
+#   isnt DESC GOT WANT   one check: two strings differ
 #   like DESC GOT REGEX  one check: GOT matches the extended REGEX
 #   diag TEXT            a comment in the log
+#   bail REASON          stop the whole test here ("Bail out!")
 #
 # The exit status is the number of failed checks (capped), so a test that
 # stops early still fails.  top_srcdir and top_builddir come from make check;
@@ -41,6 +43,19 @@ is() {
 		tap_result fail "$1"
 		diag "got:  '$2'" "want: '$3'"
 	fi
+}
+isnt() {
+	if [ "$2" != "$3" ]; then
+		tap_result ok "$1"
+	else
+		tap_result fail "$1"
+		diag "got '$2', which it should not be"
+	fi
+}
+bail() {
+	echo "Bail out! $*"
+	tap_failed=$((tap_failed + 1))
+	exit
 }
 like() {
 	if [[ $2 =~ $3 ]]; then

@@ -39,3 +39,72 @@ wait_for() {
 # seconds since the epoch, with microseconds, for timing things
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# Guests driven through their console, as a user at the terminal would.
+#
+#   guest_start NAME LGUEST-ARGS...   boots a guest whose console input is a
+#       FIFO and whose output goes to $work/NAME.out; returns once its shell
+#       is ready (the initramfs must use the default /init).
+#   guest_run NAME COMMAND [SECONDS]  types COMMAND into the guest's shell and
+#       waits for it to finish; prints what it printed, returns its status.
+#   guest_stop NAME                   powers the guest off and waits for lguest.
+declare -A guest_pid guest_fd
+guest_start() {
+	local name=$1 fd
+	shift
+	mkfifo "$work/$name.in"
+	exec {fd}<>"$work/$name.in"
+	timeout 600 "$LGUEST" "$@" <"$work/$name.in" >"$work/$name.out" 2>&1 &
+	guest_pid[$name]=$!
+	guest_fd[$name]=$fd
+	echo 0 > "$work/$name.seq"
+	wait_for "$work/$name.out" "guest ready; exit the shell" 240 || {
+		diag "guest $name did not become ready; its console:"
+		sed 's/^/#   /' "$work/$name.out" | tail -40
+		return 1
+	}
+}
+guest_run() {
+	local name=$1 cmd=$2 secs=${3:-120} n out
+	# (A file counts the commands: guest_run is often called in $(...).)
+	n=$(($(cat "$work/$name.seq") + 1))
+	echo $n > "$work/$name.seq"
+	# The marker is split so that the shell's echo of the line never matches.
+	echo "$cmd; echo \"@@\"\"done$n:\$?\"" >&${guest_fd[$name]}
+	if ! wait_for "$work/$name.out" "^@@done$n:[0-9]+" "$secs"; then
+		diag "guest $name: '$cmd' did not finish in ${secs}s; its console:"
+		sed 's/^/#   /' "$work/$name.out" | tail -30
+		return 124
+	fi
+	out=$(tr -d '\r' < "$work/$name.out")
+	# What the command printed: between the echoed command and the marker.
+	awk -v n="$n" '
+		index($0, "@@\"\"done" n ":") { on = 1; next }
+		$0 ~ "^@@done" n ":" { exit }
+		on { print }' <<<"$out"
+	return "$(grep -aoE "^@@done$n:[0-9]+" <<<"$out" | head -n1 | cut -d: -f2)"
+}
+guest_stop() {
+	local name=$1
+	echo "poweroff -f" >&${guest_fd[$name]}
+	wait "${guest_pid[$name]}"
+	local rc=$?
+	exec {guest_fd[$name]}>&-
+	return $rc
+}
+
+# The pid of a started guest's lguest (guest_start runs it under timeout).
+guest_lguest_pid() {
+	pgrep -P "${guest_pid[$1]}" -x lguest
+}
+
+# dma_stat NAME FIELD: one of lg.ko's DMA counters for guest NAME.
+dma_stat() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	awk -v f="$2" '$1 == f { print $2 }' /sys/kernel/debug/lguest/"$(guest_lguest_pid "$1")"-*/dma
+}
+
+# A guest's eth0, up with an address: guest_ip NAME ADDRESS/PREFIX
+guest_ip() {
+	guest_run "$1" "ip addr add $2 dev eth0 && ip link set eth0 up" >/dev/null
+}
