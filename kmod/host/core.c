@@ -10,8 +10,10 @@
  * one door through which a launcher creates and runs a guest
  * (lguest_user.c).  The device belongs to this module, so while any process
  * holds /dev/lguest open the module cannot be unloaded: guests never outlive
- * their hypervisor.
+ * their hypervisor.  Each guest and DMA endpoint also shows its I/O counters
+ * under debugfs, in lguest/<pid>-<n>/dma (dma.c).
  */
+#include <linux/debugfs.h>
 #include <linux/module.h>
 
 #include "lg.h"
@@ -20,6 +22,9 @@ struct lg_svm_caps lg_caps;
 atomic_long_t lg_stat_guests = ATOMIC_LONG_INIT(0);
 atomic_long_t lg_stat_pinned = ATOMIC_LONG_INIT(0);
 atomic_long_t lg_stat_tables = ATOMIC_LONG_INIT(0);
+atomic_long_t lg_stat_endpoints = ATOMIC_LONG_INIT(0);
+atomic_long_t lg_stat_dma_bindings = ATOMIC_LONG_INIT(0);
+struct dentry *lg_debugfs_root;
 
 static int __init lg_init(void)
 {
@@ -34,6 +39,8 @@ static int __init lg_init(void)
 	err = lg_svm_percpu_init();
 	if (err)
 		goto free_maps;
+	/* Without debugfs the counters are still there, through write(). */
+	lg_debugfs_root = debugfs_create_dir("lguest", NULL);
 	err = lg_user_init();
 	if (err) {
 		pr_err("lguest: cannot register /dev/lguest: error %d\n", err);
@@ -43,6 +50,7 @@ static int __init lg_init(void)
 	return 0;
 
 free_percpu:
+	debugfs_remove(lg_debugfs_root);
 	lg_svm_percpu_free();
 free_maps:
 	lg_vmcb_free_maps();
@@ -52,11 +60,13 @@ free_maps:
 static void __exit lg_exit(void)
 {
 	lg_user_exit();
+	debugfs_remove(lg_debugfs_root);
 	lg_svm_percpu_free();
 	lg_vmcb_free_maps();
-	pr_info("lguest: unloaded, %ld guests, %ld pinned pages and %ld page-table pages left\n",
+	pr_info("lguest: unloaded, %ld guests, %ld pinned pages and %ld page-table pages left; %ld DMA endpoints and %ld DMA bindings left\n",
 		atomic_long_read(&lg_stat_guests), atomic_long_read(&lg_stat_pinned),
-		atomic_long_read(&lg_stat_tables));
+		atomic_long_read(&lg_stat_tables), atomic_long_read(&lg_stat_endpoints),
+		atomic_long_read(&lg_stat_dma_bindings));
 }
 
 module_init(lg_init);

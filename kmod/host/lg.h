@@ -23,11 +23,14 @@
  *   lapic.c       the virtual x2APIC, TSC-deadline timer, interrupt injection
  *   ioapic.c      the IOAPIC: ISA interrupt lines to vectors
  *   pvclock.c     kvm-clock, so a stock kernel needs no PIT, HPET or RTC
+ *   dma.c         the I/O model: DMA keys, bindings, sends, endpoints
  */
 #ifndef _LG_H
 #define _LG_H
 
 #include <linux/hrtimer.h>
+#include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -35,6 +38,7 @@
 #include <linux/wait.h>
 #include <asm/svm.h>
 
+#include <lguest/dma.h>
 #include <lguest/launcher.h>
 
 /* What the processor's SVM can do, read once at load time (svm.c). */
@@ -103,6 +107,8 @@ enum { LG_EXIT_IO, LG_EXIT_MMIO, LG_EXIT_NPF, LG_EXIT_MSR, LG_EXIT_HLT,
 
 struct lguest {
 	struct mutex lock;	/* one runner at a time; serialises requests */
+	struct lg_dma_owner *owner;	/* its open file, in the I/O model */
+	pid_t pid;		/* the launcher's, for the log */
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
 	struct lg_regs regs;
@@ -126,7 +132,8 @@ struct lguest {
 	wait_queue_head_t halt_wq;	/* it sleeps here when the guest HLTs */
 
 	struct lg_pending_read pending;
-	bool dead;
+	unsigned long killing;	/* bit 0: lg_kill() is writing dead_msg */
+	bool dead;		/* dead_msg is written (store-release) */
 	char dead_msg[256];
 	unsigned long exits;	/* #VMEXITs so far, for the log */
 	struct lg_exit_record {	/* the last few, for a dead guest's log */
@@ -136,8 +143,43 @@ struct lguest {
 	unsigned long exits_by[LG_EXIT_KINDS];	/* ... by kind (run.c) */
 };
 
+/*
+ * Every open /dev/lguest takes part in the I/O model (dma.c) as one owner of
+ * DMA bindings: a guest, once LHREQ_INITIALIZE made one, or an endpoint, once
+ * it bound or sent.  The file holds a reference and so does each binding, so
+ * a sender in the middle of a copy keeps its receiver's owner alive even if
+ * the receiver's file is closed under it.
+ */
+enum lg_owner_kind { LG_OWNER_NEW, LG_OWNER_GUEST, LG_OWNER_ENDPOINT };
+
+/* The counters of struct lguest_dma_stats, in its order. */
+enum lg_dma_stat {
+	LG_DMA_SENDS, LG_DMA_SENT_IN_KERNEL, LG_DMA_SENT_TO_LAUNCHER,
+	LG_DMA_SENT_UNBOUND, LG_DMA_SEND_DROPS, LG_DMA_BYTES_SENT,
+	LG_DMA_RECEIVES, LG_DMA_BYTES_RECEIVED, LG_DMA_BINDS, LG_DMA_NSTATS
+};
+
+struct lg_dma_owner {
+	struct kref ref;
+	struct mutex lock;	/* kind and the bindings: one binder at a time */
+	int kind;		/* enum lg_owner_kind, set once under lock */
+	struct mm_struct *mm;	/* whose addresses these are (mmgrab()bed) */
+	u64 mem_base, mem_size;	/* guests: guest-physical to launcher address */
+	pid_t pid;
+	spinlock_t guest_lock;	/* guest: cleared under it before lg_destroy() */
+	struct lguest *guest;
+	struct list_head bindings;	/* struct lg_dma_binding, under lock */
+	unsigned int nr_bindings;
+	atomic64_t irqs;	/* endpoints: bindings filled since last read() */
+	wait_queue_head_t wq;	/* endpoints: read() and poll() wait here */
+	atomic64_t stats[LG_DMA_NSTATS];
+	struct dentry *debugfs;
+};
+
 /* core.c: what is alive, told at unload so that a leak shows. */
 extern atomic_long_t lg_stat_guests, lg_stat_pinned, lg_stat_tables;
+extern atomic_long_t lg_stat_endpoints, lg_stat_dma_bindings;
+extern struct dentry *lg_debugfs_root;
 
 /* svm.c */
 int lg_svm_probe(struct lg_svm_caps *caps);
@@ -222,5 +264,20 @@ void lg_ioapic_mmio(struct lguest *lg, u64 offset, bool write, u32 *val);
 /* pvclock.c */
 void lg_pvclock_init(struct lguest *lg);
 bool lg_pvclock_msr(struct lguest *lg, u32 msr, bool write, u64 *val);
+
+/* dma.c */
+struct lg_dma_owner *lg_dma_owner_new(void);
+void lg_dma_owner_set_guest(struct lg_dma_owner *o, struct lguest *lg);
+void lg_dma_owner_close(struct lg_dma_owner *o);
+void lg_dma_owner_put(struct lg_dma_owner *o);
+void lg_dma_bind_hypercall(struct lguest *lg, u64 key, u64 dmas, u64 num_irq);
+int lg_dma_send_hypercall(struct lguest *lg, u64 key, u64 dma,
+			  struct lguest_exit *exit);
+int lg_dma_getdma(struct lg_dma_owner *o, struct lguest_getdma *req);
+int lg_dma_endpoint_bind(struct lg_dma_owner *o, const struct lguest_bind *req);
+int lg_dma_endpoint_send(struct lg_dma_owner *o, const struct lguest_send *req);
+ssize_t lg_dma_endpoint_read(struct lg_dma_owner *o, char __user *buf,
+			     size_t len, bool nonblock);
+void lg_dma_get_stats(struct lg_dma_owner *o, struct lguest_dma_stats *stats);
 
 #endif /* _LG_H */

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lguest_user.c: /dev/lguest, where launchers come in.
+ * lguest_user.c: /dev/lguest, where launchers and endpoints come in.
  *
- * The conversation is in include/lguest/launcher.h.  Each open file is at
- * most one guest: LHREQ_INITIALIZE creates it, read() runs it, LHREQ_IRQ
- * raises its interrupt lines, and the last close() destroys it.  Everything a
- * launcher hands us is checked here, before it reaches code that trusts it.
+ * The conversation is in include/lguest/launcher.h and dma.h.  Each open file
+ * is one owner in the I/O model (dma.c), and becomes at most one thing: a
+ * guest, which LHREQ_INITIALIZE creates, read() runs, LHREQ_IRQ interrupts and
+ * LHREQ_GETDMA helps serve; or a DMA endpoint, at its first LHREQ_BIND_DMA or
+ * LHREQ_SEND_DMA, whose read() and poll() wait for its buffers to fill.  The
+ * last close() destroys either.  Everything a process hands us is checked
+ * here, or in dma.c, before it reaches code that trusts it.
  */
 #include <linux/fs.h>
 #include <linux/gfp.h>
@@ -13,6 +16,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
@@ -82,7 +86,8 @@ static int lg_check_init(const struct lguest_init *in)
 	return 0;
 }
 
-static int lg_initialize(struct file *file, const char __user *buf, size_t len)
+static int lg_initialize(struct lg_dma_owner *o, const char __user *buf,
+			 size_t len)
 {
 	struct lguest_init in;
 	struct lguest *lg;
@@ -103,6 +108,7 @@ static int lg_initialize(struct file *file, const char __user *buf, size_t len)
 	atomic_long_inc(&lg_stat_guests);
 	mutex_init(&lg->lock);
 	init_waitqueue_head(&lg->halt_wq);
+	lg->pid = task_tgid_nr(current);
 	lg->mem_base = in.mem_base;
 	lg->mem_size = in.mem_size;
 	lg->last_cpu = -1;
@@ -126,20 +132,89 @@ static int lg_initialize(struct file *file, const char __user *buf, size_t len)
 	lg->vmcb_pa = virt_to_phys(lg->vmcb);
 	lg_vmcb_init(lg, &in);
 
-	/* One guest per open file. */
-	if (cmpxchg(&file->private_data, NULL, lg) != NULL) {
+	/* One guest per open file, and not on an endpoint's. */
+	mutex_lock(&o->lock);
+	if (o->kind != LG_OWNER_NEW) {
+		mutex_unlock(&o->lock);
 		lg_destroy(lg);
 		return -EBUSY;
 	}
+	lg_dma_owner_set_guest(o, lg);
+	mutex_unlock(&o->lock);
 	pr_info("lguest: guest of pid %d created: %llu MiB, ASID %d\n",
 		task_tgid_nr(current), in.mem_size >> 20, lg->asid);
 	return 0;
 }
 
+/*
+ * A request's structure, whole: exactly its size, copied in.  The answers of
+ * GETDMA and DMA_STATS go back into the caller's copy.
+ */
+static int lg_request_in(void *req, size_t size, const char __user *buf,
+			 size_t len)
+{
+	if (len != size)
+		return -EINVAL;
+	if (copy_from_user(req, buf, size))
+		return -EFAULT;
+	return 0;
+}
+
+/* The guest's launcher finds a free receive buffer its guest bound. */
+static int lg_getdma(struct lg_dma_owner *o, char __user *buf, size_t len)
+{
+	struct lguest_getdma req;
+	int err;
+
+	err = lg_request_in(&req, sizeof(req), buf, len);
+	if (err)
+		return err;
+	if (current->mm != o->mm)
+		return -EPERM;
+	err = lg_dma_getdma(o, &req);
+	if (err)
+		return err;
+	return copy_to_user(buf, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static int lg_endpoint_bind(struct lg_dma_owner *o, const char __user *buf,
+			    size_t len)
+{
+	struct lguest_bind req;
+	int err = lg_request_in(&req, sizeof(req), buf, len);
+
+	return err ? err : lg_dma_endpoint_bind(o, &req);
+}
+
+static int lg_endpoint_send(struct lg_dma_owner *o, const char __user *buf,
+			    size_t len)
+{
+	struct lguest_send req;
+	int err = lg_request_in(&req, sizeof(req), buf, len);
+
+	return err ? err : lg_dma_endpoint_send(o, &req);
+}
+
+static int lg_stats_request(struct lg_dma_owner *o, char __user *buf,
+			    size_t len)
+{
+	struct lguest_dma_stats stats;
+	int err = lg_request_in(&stats, sizeof(stats), buf, len);
+
+	if (err)
+		return err;
+	if (READ_ONCE(o->kind) == LG_OWNER_NEW)
+		return -ENOENT;
+	lg_dma_get_stats(o, &stats);
+	return copy_to_user(buf, &stats, sizeof(stats)) ? -EFAULT : 0;
+}
+
 static ssize_t lg_write(struct file *file, const char __user *buf, size_t len,
 			loff_t *off)
 {
-	struct lguest *lg = READ_ONCE(file->private_data);
+	struct lg_dma_owner *o = file->private_data;
+	struct lguest *lg = smp_load_acquire(&o->guest);
+	int kind = READ_ONCE(o->kind);
 	struct lguest_irq irq;
 	u64 request;
 	int err;
@@ -151,11 +226,13 @@ static ssize_t lg_write(struct file *file, const char __user *buf, size_t len,
 
 	switch (request) {
 	case LHREQ_INITIALIZE:
-		if (lg)
+		if (kind != LG_OWNER_NEW)
 			return -EBUSY;
-		err = lg_initialize(file, buf, len);
-		return err ? err : len;
+		err = lg_initialize(o, buf, len);
+		break;
 	case LHREQ_IRQ:
+		if (kind == LG_OWNER_ENDPOINT)
+			return -EINVAL;
 		if (!lg)
 			return -ENOENT;
 		if (len != sizeof(irq) || copy_from_user(&irq, buf, sizeof(irq)))
@@ -164,21 +241,48 @@ static ssize_t lg_write(struct file *file, const char __user *buf, size_t len,
 			return -EINVAL;
 		lg_ioapic_raise(lg, irq.irq);
 		return len;
+	case LHREQ_GETDMA:
+		if (kind == LG_OWNER_ENDPOINT)
+			return -EINVAL;
+		if (!lg)
+			return -ENOENT;
+		/* write() that answers, as launcher.h says: into buf. */
+		err = lg_getdma(o, (char __user *)buf, len);
+		break;
+	case LHREQ_BIND_DMA:
+		err = lg_endpoint_bind(o, buf, len);
+		break;
+	case LHREQ_SEND_DMA:
+		err = lg_endpoint_send(o, buf, len);
+		break;
+	case LHREQ_DMA_STATS:
+		err = lg_stats_request(o, (char __user *)buf, len);
+		break;
+	default:
+		return -EINVAL;
 	}
-	return -EINVAL;
+	return err ? err : len;
 }
 
 static ssize_t lg_read(struct file *file, char __user *buf, size_t len,
 		       loff_t *off)
 {
-	struct lguest *lg = READ_ONCE(file->private_data);
+	struct lg_dma_owner *o = file->private_data;
+	struct lguest *lg = smp_load_acquire(&o->guest);
 	struct lguest_exit exit;
 	int ret;
 
-	if (!lg)
+	if (!lg) {
+		if (READ_ONCE(o->kind) == LG_OWNER_ENDPOINT)
+			return lg_dma_endpoint_read(o, buf, len,
+						    file->f_flags & O_NONBLOCK);
 		return -ENOENT;
+	}
 	if (len < sizeof(exit))
 		return -EINVAL;
+	/* The guest's memory, and its DMA keys, are its launcher's addresses. */
+	if (current->mm != o->mm)
+		return -EPERM;
 	if (mutex_lock_interruptible(&lg->lock))
 		return -EINTR;
 
@@ -207,19 +311,40 @@ static ssize_t lg_read(struct file *file, char __user *buf, size_t len,
 	return sizeof(exit);
 }
 
+/*
+ * An endpoint is readable when some of its buffers filled since its last
+ * read(); a guest's file, as before poll() was ours, is always ready.
+ */
+static __poll_t lg_poll(struct file *file, poll_table *wait)
+{
+	struct lg_dma_owner *o = file->private_data;
+
+	if (READ_ONCE(o->kind) == LG_OWNER_GUEST)
+		return DEFAULT_POLLMASK;
+	poll_wait(file, &o->wq, wait);
+	return EPOLLOUT | EPOLLWRNORM |
+	       (atomic64_read(&o->irqs) ? EPOLLIN | EPOLLRDNORM : 0);
+}
+
 static int lg_release(struct inode *inode, struct file *file)
 {
-	struct lguest *lg = file->private_data;
+	struct lg_dma_owner *o = file->private_data;
+	struct lguest *lg = o->guest;
 
+	/* Its bindings go first: then no sender can reach the guest. */
+	lg_dma_owner_close(o);
 	if (lg)
 		lg_destroy(lg);
+	lg_dma_owner_put(o);
 	return 0;
 }
 
-/* misc_open() left the miscdevice in private_data: ours holds the guest. */
+/* misc_open() left the miscdevice in private_data: ours is the owner. */
 static int lg_open(struct inode *inode, struct file *file)
 {
-	file->private_data = NULL;
+	file->private_data = lg_dma_owner_new();
+	if (!file->private_data)
+		return -ENOMEM;
 	return nonseekable_open(inode, file);
 }
 
@@ -228,6 +353,7 @@ static const struct file_operations lg_fops = {
 	.open = lg_open,
 	.read = lg_read,
 	.write = lg_write,
+	.poll = lg_poll,
 	.release = lg_release,
 	.llseek = no_llseek,
 };

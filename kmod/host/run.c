@@ -27,18 +27,23 @@
 #define LG_ENOSYS 1000	/* no such call */
 #define LG_EPERM 1	/* called from user mode */
 
+/*
+ * The guest dies, for the reason given; the first reason stands.  Usually its
+ * own thread kills it, but a sender it receives from may too (dma.c): that
+ * one kicks it out of the guest or out of HLT, to find itself dead.
+ */
 void lg_kill(struct lguest *lg, const char *fmt, ...)
 {
 	va_list args;
 
-	if (lg->dead)
+	if (test_and_set_bit(0, &lg->killing))
 		return;
 	va_start(args, fmt);
 	vscnprintf(lg->dead_msg, sizeof(lg->dead_msg), fmt, args);
 	va_end(args);
-	lg->dead = true;
-	pr_info("lguest: guest of pid %d killed: %s\n", task_tgid_nr(current),
-		lg->dead_msg);
+	smp_store_release(&lg->dead, true);
+	pr_info("lguest: guest of pid %d killed: %s\n", lg->pid, lg->dead_msg);
+	lg_kick(lg);
 }
 
 static u64 *lg_reg_ptr(struct lguest *lg, int reg)
@@ -127,7 +132,8 @@ static int lg_halt(struct lguest *lg, struct lguest_exit *exit)
 		exit->reason = LGUEST_EXIT_POWEROFF;
 		return 1;
 	}
-	if (wait_event_interruptible(lg->halt_wq, lg_lapic_has_pending(lg)))
+	if (wait_event_interruptible(lg->halt_wq, lg_lapic_has_pending(lg) ||
+				     READ_ONCE(lg->dead)))
 		return -EINTR;
 	return 0;
 }
@@ -240,6 +246,35 @@ static void lg_dump(struct lguest *lg)
 	}
 }
 
+/*
+ * VMMCALL: a hypercall, KVM's way (RAX = the call, RBX, RCX, RDX = its
+ * arguments, the result in RAX).  Only the guest's kernel may call.  The I/O
+ * model's two calls are dma.c's; a send to a key nobody else bound is the
+ * launcher's to answer (returns 1, exit filled), with RAX already 0.
+ */
+static int lg_hypercall(struct lguest *lg, struct lguest_exit *exit)
+{
+	struct vmcb_save_area *save = &lg->vmcb->save;
+	u64 call = save->rax;
+
+	lg_skip_insn(lg, 3);
+	if (save->cpl) {
+		save->rax = (u64)-LG_EPERM;
+		return 0;
+	}
+	switch (call) {
+	case LHCALL_BIND_DMA:
+		save->rax = 0;
+		lg_dma_bind_hypercall(lg, lg->regs.rbx, lg->regs.rcx, lg->regs.rdx);
+		return 0;
+	case LHCALL_SEND_DMA:
+		save->rax = 0;
+		return lg_dma_send_hypercall(lg, lg->regs.rbx, lg->regs.rcx, exit);
+	}
+	save->rax = (u64)-LG_ENOSYS;
+	return 0;
+}
+
 /* Returns 0 to run on, 1 when exit is filled for the launcher, or -errno. */
 static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 {
@@ -273,11 +308,7 @@ static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 	case SVM_EXIT_NPF:
 		return lg_handle_npf(lg, exit);
 	case SVM_EXIT_VMMCALL:
-		/* Only the guest's kernel may call; no call is known yet. */
-		lg->vmcb->save.rax = lg->vmcb->save.cpl ? (u64)-LG_EPERM :
-							  (u64)-LG_ENOSYS;
-		lg_skip_insn(lg, 3);
-		return 0;
+		return lg_hypercall(lg, exit);
 	case SVM_EXIT_WRITE_CR4:
 		lg_write_cr4(lg);
 		return 0;
@@ -336,7 +367,7 @@ int lg_run(struct lguest *lg, struct lguest_exit *exit)
 	int ret;
 
 	for (;;) {
-		if (lg->dead) {
+		if (smp_load_acquire(&lg->dead)) {
 			exit->reason = LGUEST_EXIT_DEAD;
 			strscpy(exit->message, lg->dead_msg, sizeof(exit->message));
 			return 1;
