@@ -54,6 +54,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <linux/wait_bit.h>
 
 #include "lg.h"
 
@@ -467,8 +468,16 @@ static int lg_dma_bind(struct lg_dma_owner *o, u64 key, u64 dmas, u64 num,
 	WRITE_ONCE(o->nr_bindings, o->nr_bindings + !!b - !!old);
 	mutex_unlock(&o->lock);
 
-	if (old)
+	if (old) {
+		/*
+		 * A sender that claimed one of the old buffers before we took
+		 * the binding away may still be copying into it.  The guest
+		 * may free those buffers as soon as we return, so wait for
+		 * such copies to end (they hold no lock and never wait for us).
+		 */
+		wait_var_event_killable(old, bitmap_empty(old->claimed, old->num));
 		lg_dma_binding_put(old);
+	}
 	lg_dma_count(o, LG_DMA_BINDS, 1);
 	return 0;
 }
@@ -632,6 +641,14 @@ enum lg_dma_outcome {
 	LG_DMA_SENDER_FAULT,	/* the sender's own sections faulted */
 };
 
+/* Release our claim on buffer slot of b: an unbind may be waiting for it. */
+static void lg_dma_release(struct lg_dma_binding *b, unsigned int slot)
+{
+	clear_bit_unlock(slot, b->claimed);
+	smp_mb__after_atomic();
+	wake_up_var(b);
+}
+
 /* Fill buffer slot of b (claimed by us) from src; release the claim. */
 static enum lg_dma_outcome lg_dma_fill(struct lg_dma_binding *b, unsigned int slot,
 				       const struct lg_dma_section *src, int nsrc,
@@ -651,7 +668,7 @@ static enum lg_dma_outcome lg_dma_fill(struct lg_dma_binding *b, unsigned int sl
 	}
 	ndst = lg_dma_sections(to, &snap, dst);
 	if (ndst < 0) {
-		clear_bit_unlock(slot, b->claimed);
+		lg_dma_release(b, slot);
 		lg_dma_kill_receiver(to, "DMA section outside guest memory: section %d (%#llx, %u bytes) of the receive buffer at %#llx",
 				     -ndst - 1, snap.addr[-ndst - 1], snap.len[-ndst - 1],
 				     b->dmas + slot * sizeof(struct lguest_dma));
@@ -663,13 +680,13 @@ static enum lg_dma_outcome lg_dma_fill(struct lg_dma_binding *b, unsigned int sl
 		mmput(to->mm);
 	}
 	if (err || !*copied) {
-		clear_bit_unlock(slot, b->claimed);
+		lg_dma_release(b, slot);
 		return err == -EFAULT ? LG_DMA_SENDER_FAULT : LG_DMA_DROPPED;
 	}
 	/* The data before the length that says it is there. */
 	smp_wmb();
 	WRITE_ONCE(rd->used_len, *copied);
-	clear_bit_unlock(slot, b->claimed);
+	lg_dma_release(b, slot);
 	lg_dma_count(to, LG_DMA_RECEIVES, 1);
 	lg_dma_count(to, LG_DMA_BYTES_RECEIVED, *copied);
 	lg_dma_notify(b);
@@ -811,13 +828,16 @@ int lg_dma_endpoint_send(struct lg_dma_owner *o, const struct lguest_send *req)
 /*
  * LHREQ_GETDMA: a free buffer the guest bound at key, for its launcher to
  * fill.  Found, not claimed: keys a launcher serves are its guest's alone.
+ * The search goes in ring order, as lg.ko's own deliveries do, so that a
+ * guest that takes its frames in ring order sees them in the order sent.
  */
 int lg_dma_getdma(struct lg_dma_owner *o, struct lguest_getdma *req)
 {
 	struct lg_dma_binding *b;
 	struct lg_dma_key k;
 	unsigned long ukey;
-	int i, err = -ENOENT;
+	unsigned int n, i;
+	int err = -ENOENT;
 
 	if (!IS_ALIGNED(req->key, 4) || !lg_dma_range(o, req->key, 4, &ukey))
 		return -EINVAL;
@@ -825,10 +845,12 @@ int lg_dma_getdma(struct lg_dma_owner *o, struct lguest_getdma *req)
 		return -EFAULT;
 	mutex_lock(&o->lock);
 	b = lg_dma_find_own(o, &k);
-	for (i = 0; b && i < b->num; i++) {
+	for (n = 0; b && n < b->num; n++) {
+		i = (READ_ONCE(b->next) + n) % b->num;
 		if (!READ_ONCE(b->desc[i].used_len) && !test_bit(i, b->claimed)) {
 			req->dma = b->dmas + i * sizeof(struct lguest_dma);
 			req->irq = b->irq;
+			WRITE_ONCE(b->next, (i + 1) % b->num);
 			err = 0;
 			break;
 		}
