@@ -22,9 +22,14 @@
  *	0x09000		page tables: PML4, PDPT, four page directories (2 MiB
  *			pages identity-mapping the first 4 GiB)
  *	0x20000		kernel command line
- *	0x9fc00-0xfffff	reserved (EBDA, BIOS area): the MP table at 0xf0000
+ *	0x9fc00-0xfffff	reserved (EBDA, BIOS area): the device page at
+ *			0xe0000 (devices.c), the MP table at 0xf0000
  *	0x100000-	RAM; the kernel at its preferred address (16 MiB for
  *			Debian's); the initrd at the top of memory
+ *
+ * Above RAM, from the next 2 MiB boundary, the devices' pages (devices.c):
+ * guest memory too, but the e820 map leaves it out, so that the kernel never
+ * takes it for RAM.  Everything here is about RAM, g->mem_size bytes.
  */
 #include <elf.h>
 #include <errno.h>

@@ -1,14 +1,21 @@
 /*
  * lguest.c: "Simple program to create new guests."
  *
- *	lguest [--verbose] [--initrd=FILE] MEM KERNEL [kernel args...]
+ *	lguest [--verbose] [--initrd=FILE] [--block=FILE]
+ *	       [--tunnet=IPADDR|bridge:NAME] [--sharenet=FILE]
+ *	       MEM KERNEL [kernel args...]
  *
  * The launcher is the guest's whole world outside lg.ko.  It maps MEM bytes
  * of its own memory, which become the guest's physical memory, loads the
  * kernel into it (boot.c), hands it to lg.ko through /dev/lguest, and then
  * does little but call read(): each read() runs the guest until it touches a
  * port or device address that only we understand (the console, platform.c),
- * powers off, or is killed.  The exit status says which (lguest.h).
+ * sends to one of its devices' DMA keys (devices.c), powers off, or is
+ * killed.  The exit status says which (lguest.h).
+ *
+ * Everything the user can get wrong is checked before the guest is built:
+ * the memory size, the device options (files opened, addresses parsed,
+ * bridges looked for), the kernel, and only then /dev/lguest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +64,17 @@ void verbose(const struct guest *g, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 void raise_irq(struct guest *g, unsigned int irq)
 {
 	struct lguest_irq req = { .request = LHREQ_IRQ, .irq = irq };
@@ -73,17 +91,26 @@ static void usage(FILE *out)
 		"Run the Linux kernel KERNEL (a bzImage or an ELF vmlinux) as a guest\n"
 		"with MEM of memory (like 64m or 1g), its console on this terminal.\n"
 		"\n"
-		"  -v, --verbose        say what is loaded where, and how the guest ends\n"
-		"      --initrd=FILE    an initial RAM disk for the guest\n"
-		"      --block=FILE     a block device (/dev/lgba)      [not yet]\n"
-		"      --tunnet=IP|bridge:NAME   a tap network          [not yet]\n"
-		"      --sharenet=FILE  an inter-guest network          [not yet]\n"
-		"  -h, --help           this help\n"
+		"  -v, --verbose          say what is loaded where, the devices, how the\n"
+		"                         guest ends and what the devices did\n"
+		"      --initrd=FILE      an initial RAM disk for the guest (without one,\n"
+		"                         lguest-initramfs makes one with the guest\n"
+		"                         drivers; --initrd=none: no initramfs at all)\n"
+		"      --block=FILE       a file or block device: /dev/lgba, then lgbb...\n"
+		"      --tunnet=IPADDR    a network to a new tap on this host, which gets\n"
+		"                         IPADDR/24 (give the guest another address in it)\n"
+		"      --tunnet=bridge:NAME  ... a tap added to the existing bridge NAME\n"
+		"      --sharenet=FILE    a network of every guest using FILE (created\n"
+		"                         if missing)\n"
+		"  -h, --help             this help\n"
 		"\n"
-		"The guest's command line starts with \"%s\";\n"
+		"Device options can be repeated (%d devices at most); the guest finds its\n"
+		"devices in the order given.  The guest's command line starts with\n"
+		"\"%s\";\n"
 		"kernel args given here come after and override it.  Ctrl-A x stops the\n"
-		"guest.  Exit status: 0 power-off, 1 error, 2 reboot, 3 killed by lg.ko.\n",
-		program, PLATFORM_ARGS);
+		"guest.  Exit status: 0 power-off, 1 error, 2 reboot, 3 killed by lg.ko.\n"
+		"Example: %s 64m vmlinux --tunnet=192.168.19.1 --block=rootfile root=/dev/lgba\n",
+		program, LGUEST_MAX_DEVICES, PLATFORM_ARGS, program);
 }
 
 static uint64_t parse_mem(const char *arg)
@@ -111,10 +138,11 @@ static uint64_t parse_mem(const char *arg)
 
 /*
  * Guest memory: anonymous, committed only as the guest touches it, aligned
- * to 2 MiB and backed by huge pages where the kernel can, so that lg.ko maps
- * it 2 MiB at a time.
+ * to 2 MiB and backed by huge pages where the kernel can (its RAM, the first
+ * ram bytes), so that lg.ko maps it 2 MiB at a time.  The device area after
+ * RAM is ordinary pages: devices.c maps files over some of them.
  */
-static uint8_t *map_guest_memory(uint64_t size)
+static uint8_t *map_guest_memory(uint64_t size, uint64_t ram)
 {
 	const uint64_t huge = 2ULL << 20;
 	uint8_t *mem, *aligned;
@@ -128,7 +156,7 @@ static uint8_t *map_guest_memory(uint64_t size)
 	if (aligned > mem)
 		munmap(mem, aligned - mem);
 	munmap(aligned + size, mem + huge - aligned);
-	madvise(aligned, size, MADV_HUGEPAGE);	/* a hint: no error if refused */
+	madvise(aligned, ram, MADV_HUGEPAGE);	/* a hint: no error if refused */
 	return aligned;
 }
 
@@ -210,6 +238,9 @@ static int run(struct guest *g)
 			/* No devices in memory space yet: reads find nothing. */
 			exit_info.data = ~0ULL;
 			break;
+		case LGUEST_EXIT_DMA:
+			devices_dma(g, exit_info.addr, exit_info.data);
+			break;
 		case LGUEST_EXIT_POWEROFF:
 			console_restore();
 			verbose(g, "the guest powered off");
@@ -241,7 +272,7 @@ int main(int argc, char **argv)
 	struct boot_info boot;
 	struct lguest_init init;
 	char *cmdline;
-	int c;
+	int c, status;
 
 	program = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	while ((c = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
@@ -253,10 +284,14 @@ int main(int argc, char **argv)
 			initrd = optarg;
 			break;
 		case 'b':
+			devices_add(&g, &block_ops, optarg);
+			break;
 		case 't':
+			devices_add(&g, &tunnet_ops, optarg);
+			break;
 		case 's':
-			die("--%s: not yet: devices come with the lguest I/O model",
-			    c == 'b' ? "block" : c == 't' ? "tunnet" : "sharenet");
+			devices_add(&g, &sharenet_ops, optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -271,21 +306,39 @@ int main(int argc, char **argv)
 	}
 
 	g.mem_size = parse_mem(argv[optind]);
-	g.mem = map_guest_memory(g.mem_size);
+	devices_open(&g);
+	if (devices_layout(&g) > LGUEST_MEM_MAX)
+		die("memory size '%s': at most %llum with devices (their pages come after the guest's memory, which must end by %llum)",
+		    argv[optind], ((LGUEST_MEM_MAX - g.num_devices * 4096ULL) & ~((2ULL << 20) - 1)) >> 20,
+		    LGUEST_MEM_MAX >> 20);
+	g.mem = map_guest_memory(g.phys_size, g.mem_size);
+	devices_map(&g);
 	pthread_mutex_init(&g.lock, NULL);
 	serial_init(&g.uart, STDOUT_FILENO);
 
 	cmdline = join_cmdline(argc - optind - 2, argv + optind + 2);
-	boot_load(&g, argv[optind + 1], initrd, cmdline, &boot);
+	if (!initrd) {
+		char *made = initramfs_make(argv[optind + 1]);
+
+		boot_load(&g, argv[optind + 1], made, cmdline, &boot);
+		if (made)
+			unlink(made);
+		free(made);
+	} else {
+		boot_load(&g, argv[optind + 1], strcmp(initrd, "none") ? initrd : NULL,
+			  cmdline, &boot);
+	}
 	verbose(&g, "%llu MiB, command line: %s",
 		(unsigned long long)(g.mem_size >> 20), cmdline);
 
 	g.fd = open_lguest();
+	devices_connect(&g);
+	devices_report(&g, false);
 
 	init = (struct lguest_init){
 		.request = LHREQ_INITIALIZE,
 		.mem_base = (uintptr_t)g.mem,
-		.mem_size = g.mem_size,
+		.mem_size = g.phys_size,
 		.rip = boot.entry,
 		.rsi = boot.boot_params,
 		.cr3 = boot.cr3,
@@ -299,6 +352,10 @@ int main(int argc, char **argv)
 		die("%s: cannot create the guest: %s", LGUEST_DEVICE, strerror(errno));
 	}
 
+	devices_start(&g);
 	console_start(&g);
-	return run(&g);
+	status = run(&g);
+	devices_stop(&g);
+	devices_report(&g, true);
+	return status;
 }

@@ -63,23 +63,25 @@ guest_start() {
 		sed 's/^/#   /' "$work/$name.out" | tail -40
 		return 1
 	}
+	# Kernel messages would land in the middle of commands' output.
+	guest_run "$name" "dmesg -n 1" >/dev/null
 }
 guest_run() {
 	local name=$1 cmd=$2 secs=${3:-120} n out
 	# (A file counts the commands: guest_run is often called in $(...).)
 	n=$(($(cat "$work/$name.seq") + 1))
 	echo $n > "$work/$name.seq"
-	# The marker is split so that the shell's echo of the line never matches.
-	echo "$cmd; echo \"@@\"\"done$n:\$?\"" >&${guest_fd[$name]}
+	# Markers around the output, split in the typed line so that the shell's
+	# echo of it (wrapped, perhaps, at the console's width) never matches.
+	echo "echo \"@@\"\"start$n\"; $cmd; echo \"@@\"\"done$n:\$?\"" >&${guest_fd[$name]}
 	if ! wait_for "$work/$name.out" "^@@done$n:[0-9]+" "$secs"; then
 		diag "guest $name: '$cmd' did not finish in ${secs}s; its console:"
 		sed 's/^/#   /' "$work/$name.out" | tail -30
 		return 124
 	fi
 	out=$(tr -d '\r' < "$work/$name.out")
-	# What the command printed: between the echoed command and the marker.
 	awk -v n="$n" '
-		index($0, "@@\"\"done" n ":") { on = 1; next }
+		$0 == "@@start" n { on = 1; next }
 		$0 ~ "^@@done" n ":" { exit }
 		on { print }' <<<"$out"
 	return "$(grep -aoE "^@@done$n:[0-9]+" <<<"$out" | head -n1 | cut -d: -f2)"
