@@ -267,7 +267,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct guest g = { .fd = -1 };
+	/* Static: device threads still use it while exit() runs. */
+	static struct guest g = { .fd = -1 };
 	const char *initrd = NULL;
 	struct boot_info boot;
 	struct lguest_init init;
