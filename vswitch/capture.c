@@ -1,0 +1,591 @@
+/*
+ * capture.c: recording ports to pcap files, without slowing the switch.
+ *
+ * Writing a file can block (a slow disk, a full page cache), and the
+ * forwarding thread must never block.  So the forwarding thread only copies
+ * each frame it sends or receives on a captured port, with the time, into
+ * a ring in memory; a writer thread of its own takes the frames out of the
+ * ring and hands them to libpcap's dump API.  The ring has one producer and
+ * one consumer, which need no lock: two positions that only grow, each
+ * written by one side and read by the other.  When the ring is full the
+ * frame is not recorded, and the port's capture_drop counter says so: a
+ * capture may miss frames under overload, the switch never stalls for it.
+ *
+ * Opening and closing a capture travel through the same ring as the frames,
+ * so they happen in order: a capture started before a port's first frame
+ * holds that frame, and a file closed holds everything sent before the
+ * close.  The forwarding thread opens the file itself (fopen), so that a
+ * bad path is an error for whoever asked, at once; libpcap writes the
+ * header in the writer thread.
+ *
+ * Files are pcap with nanosecond timestamps (pcap_open_dead_with_tstamp_
+ * precision), full frames.  The writer flushes them when traffic pauses
+ * (200 ms) and at least every second under load, so after a crash a file is
+ * valid up to its last flush; a clean stop closes them.  A capture with a
+ * size limit rotates: FILE grows to the limit, then is renamed FILE.1 (the
+ * older FILE.1 to FILE.2...), keeping COUNT files in all.  SIGHUP reopens
+ * every file (for logrotate and friends).  A FIFO gives a live view
+ * (wireshark -k -i FIFO): it must have its reader before the capture starts;
+ * so does tcp@ADDR:PORT, a listener whose one client gets the live stream.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netdb.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pcap/pcap.h>
+
+#include "vswitch.h"
+
+#define CAP_SLOTS VSW_MAX_PORTS
+#define FLUSH_IDLE_MS 200
+#define FLUSH_BUSY_NS 1000000000ull
+
+enum rec_type { REC_FRAME, REC_OPEN, REC_CLOSE, REC_REOPEN, REC_STOP, REC_WRAP };
+
+struct rec {
+	uint32_t type, slot, len, pad;
+	uint64_t ts_ns;		/* CLOCK_REALTIME */
+	/* then len bytes */
+};
+
+struct open_args {
+	FILE *fp;		/* a file or FIFO, or NULL when... */
+	int listen_fd;		/* ...it is a tcp@ listener: the writer accepts */
+	uint64_t rotate_size;
+	uint32_t rotate_count;
+	char path[];
+};
+
+/* The writer's side of a capture. */
+struct writer_slot {
+	pcap_dumper_t *dumper;
+	int listen_fd;		/* tcp@: -1 for files */
+	char *path;
+	uint64_t rotate_size, written;
+	unsigned int rotate_count;
+	bool dirty, failed;
+};
+
+struct capture {
+	uint8_t *ring;
+	size_t size;
+	_Atomic size_t head;	/* written by the forwarding thread */
+	_Atomic size_t tail;	/* written by the writer thread */
+	int efd;
+	bool kick_pending;
+	pthread_t thread;
+	pcap_t *dead;
+	/* the forwarding thread's side */
+	char *slot_path[CAP_SLOTS];
+	/* the writer's side */
+	struct writer_slot w[CAP_SLOTS];
+};
+
+static size_t rec_size(size_t len)
+{
+	return (sizeof(struct rec) + len + 7) & ~(size_t)7;
+}
+
+/* Room for a record of LEN data bytes, or NULL; ring_commit() publishes it. */
+static struct rec *ring_reserve(struct capture *cap, size_t len)
+{
+	size_t n = rec_size(len);
+	size_t head = atomic_load_explicit(&cap->head, memory_order_relaxed);
+	size_t tail = atomic_load_explicit(&cap->tail, memory_order_acquire);
+	size_t idx = head % cap->size, contiguous = cap->size - idx;
+	size_t need = n + (contiguous < n ? contiguous : 0);
+
+	if (head - tail + need > cap->size)
+		return NULL;
+	if (contiguous < n) {
+		if (contiguous >= sizeof(struct rec))
+			((struct rec *)(cap->ring + idx))->type = REC_WRAP;
+		atomic_store_explicit(&cap->head, head + contiguous, memory_order_release);
+		idx = 0;
+	}
+	return (struct rec *)(cap->ring + idx);
+}
+
+static void ring_commit(struct capture *cap, struct rec *r)
+{
+	size_t head = atomic_load_explicit(&cap->head, memory_order_relaxed);
+
+	atomic_store_explicit(&cap->head, head + rec_size(r->len), memory_order_release);
+	cap->kick_pending = true;
+}
+
+void capture_kick(struct capture *cap)
+{
+	uint64_t one = 1;
+
+	if (!cap->kick_pending)
+		return;
+	cap->kick_pending = false;
+	if (write(cap->efd, &one, sizeof(one)) < 0) {
+		/* the counter is saturated: the writer has plenty to wake for */
+	}
+}
+
+/* Control records must not be lost: wait for room (never on the fast path). */
+static struct rec *ring_reserve_wait(struct capture *cap, size_t len)
+{
+	struct rec *r;
+
+	while (!(r = ring_reserve(cap, len))) {
+		cap->kick_pending = true;
+		capture_kick(cap);
+		usleep(1000);
+	}
+	return r;
+}
+
+static void push_control(struct capture *cap, enum rec_type type, int slot,
+			 const void *data, size_t len)
+{
+	struct rec *r = ring_reserve_wait(cap, len);
+
+	r->type = type;
+	r->slot = (uint32_t)slot;
+	r->len = (uint32_t)len;
+	if (len)
+		memcpy(r + 1, data, len);
+	ring_commit(cap, r);
+	capture_kick(cap);
+}
+
+bool capture_frame(struct capture *cap, int slot, const void *frame, size_t len)
+{
+	struct rec *r = ring_reserve(cap, len);
+
+	if (!r)
+		return false;
+	r->type = REC_FRAME;
+	r->slot = (uint32_t)slot;
+	r->len = (uint32_t)len;
+	r->ts_ns = clock_ns(CLOCK_REALTIME);
+	memcpy(r + 1, frame, len);
+	ring_commit(cap, r);
+	return true;
+}
+
+/*
+ * Open FILE for a capture, without ever blocking the forwarding thread: a
+ * FIFO (for a live view: "wireshark -k -i FIFO") must already have its
+ * reader, else opening it would wait for one.  The writer thread then
+ * writes to it blocking, which only it feels.  A FIFO cannot rotate.
+ */
+static FILE *open_capture_file(const char *file, uint64_t rotate_size, const char **why)
+{
+	struct stat st;
+	FILE *fp;
+	int fd;
+
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		*why = errno == ENXIO ? "a FIFO with no reader (start the reader first)"
+				      : strerror(errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && rotate_size) {
+		*why = "a FIFO cannot rotate (no size=)";
+		close(fd);
+		return NULL;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	fp = fdopen(fd, "wb");
+	if (!fp) {
+		*why = strerror(errno);
+		close(fd);
+	}
+	return fp;
+}
+
+/*
+ * tcp@ADDR:PORT: a live stream for one client at a time, which gets a pcap
+ * header and then every frame from its connection on ("nc ADDR PORT |
+ * wireshark -k -i -").  Frames while no client is connected are not kept.
+ */
+static int listen_tcp(const char *where, uint64_t rotate_size, const char **why)
+{
+	char host[256];
+	const char *colon = strrchr(where, ':');
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *ai;
+	int fd, one = 1, r;
+
+	if (rotate_size) {
+		*why = "a tcp@ stream cannot rotate (no size=)";
+		return -1;
+	}
+	if (!colon || colon == where || (size_t)(colon - where) >= sizeof(host) || !colon[1]) {
+		*why = "a live stream is tcp@ADDRESS:PORT";
+		return -1;
+	}
+	memcpy(host, where, (size_t)(colon - where));
+	host[colon - where] = '\0';
+	r = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (r) {
+		*why = gai_strerror(r);
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) {
+		*why = strerror(errno);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
+		 unsigned int rotate_count, const char **why)
+{
+	size_t plen = strlen(file) + 1;
+	struct open_args *a;
+	int slot;
+
+	for (slot = 0; slot < CAP_SLOTS && cap->slot_path[slot]; slot++)
+		;
+	if (slot == CAP_SLOTS) {
+		*why = "too many captures";
+		return -1;
+	}
+	a = malloc(sizeof(*a) + plen);
+	cap->slot_path[slot] = strdup(file);
+	if (!a || !cap->slot_path[slot]) {
+		free(a);
+		free(cap->slot_path[slot]);
+		cap->slot_path[slot] = NULL;
+		*why = strerror(ENOMEM);
+		return -1;
+	}
+	a->listen_fd = -1;
+	a->fp = NULL;
+	if (!strncmp(file, "tcp@", 4))
+		a->listen_fd = listen_tcp(file + 4, rotate_size, why);
+	else
+		a->fp = open_capture_file(file, rotate_size, why);
+	if (!a->fp && a->listen_fd < 0) {
+		free(a);
+		free(cap->slot_path[slot]);
+		cap->slot_path[slot] = NULL;
+		return -1;
+	}
+	a->rotate_size = rotate_size;
+	a->rotate_count = rotate_count;
+	memcpy(a->path, file, plen);
+	push_control(cap, REC_OPEN, slot, a, sizeof(*a) + plen);
+	free(a);
+	return slot;
+}
+
+const char *capture_file(struct capture *cap, int slot)
+{
+	return slot >= 0 && slot < CAP_SLOTS && cap->slot_path[slot] ? cap->slot_path[slot] : "";
+}
+
+/*
+ * Close a capture, and wait (two seconds at most) until the writer has
+ * closed the file: whoever asked may read it as soon as we answer.
+ */
+void capture_close(struct capture *cap, int slot)
+{
+	size_t done;
+	int i;
+
+	free(cap->slot_path[slot]);
+	cap->slot_path[slot] = NULL;
+	push_control(cap, REC_CLOSE, slot, NULL, 0);
+	done = atomic_load_explicit(&cap->head, memory_order_relaxed);
+	for (i = 0; i < 2000; i++) {
+		if (atomic_load_explicit(&cap->tail, memory_order_acquire) - done < (size_t)1 << 62)
+			return;
+		usleep(1000);
+	}
+}
+
+void capture_reopen_all(struct capture *cap)
+{
+	push_control(cap, REC_REOPEN, 0, NULL, 0);
+}
+
+/* --- the writer thread --------------------------------------------------- */
+
+/* Flush; false (said once) if the file could not take what was written. */
+static bool slot_flush(struct writer_slot *s)
+{
+	if (pcap_dump_flush(s->dumper) == 0 && !ferror(pcap_dump_file(s->dumper)))
+		return true;
+	if (s->listen_fd < 0 && !s->failed) {
+		s->failed = true;
+		fprintf(stderr, PROGRAM ": capture %s: write failed: %s\n", s->path,
+			strerror(errno));
+	}
+	return false;
+}
+
+static void slot_close(struct writer_slot *s)
+{
+	if (s->dumper && s->listen_fd < 0)
+		slot_flush(s);
+	if (s->dumper)
+		pcap_dump_close(s->dumper);
+	s->dumper = NULL;
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	s->listen_fd = -1;
+	free(s->path);
+	s->path = NULL;
+}
+
+static bool slot_reopen(struct capture *cap, struct writer_slot *s)
+{
+	struct stat st;
+
+	/* A FIFO stays as it is: reopening it would wait for a new reader. */
+	if (s->listen_fd >= 0 || (s->dumper && stat(s->path, &st) == 0 && S_ISFIFO(st.st_mode)))
+		return true;
+	if (s->dumper)
+		pcap_dump_close(s->dumper);
+	s->dumper = pcap_dump_open(cap->dead, s->path);
+	s->written = 24;
+	if (!s->dumper)
+		fprintf(stderr, PROGRAM ": capture %s: %s\n", s->path, pcap_geterr(cap->dead));
+	return s->dumper != NULL;
+}
+
+/* FILE -> FILE.1 -> FILE.2 ..., keeping rotate_count files, then a new FILE. */
+static void slot_rotate(struct capture *cap, struct writer_slot *s)
+{
+	size_t n = strlen(s->path) + 16;
+	char from[n], to[n];
+	unsigned int i;
+
+	pcap_dump_close(s->dumper);
+	s->dumper = NULL;
+	for (i = s->rotate_count - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, n, "%s", s->path);
+		else
+			snprintf(from, n, "%s.%u", s->path, i - 1);
+		snprintf(to, n, "%s.%u", s->path, i);
+		if (rename(from, to) < 0 && errno != ENOENT)
+			fprintf(stderr, PROGRAM ": capture %s: rotating to %s: %s\n", s->path, to,
+				strerror(errno));
+	}
+	slot_reopen(cap, s);
+}
+
+static void write_frame(struct capture *cap, struct writer_slot *s, const struct rec *r)
+{
+	struct pcap_pkthdr h;
+
+	if (!s->dumper)
+		return;
+	h.ts.tv_sec = (time_t)(r->ts_ns / 1000000000ull);
+	h.ts.tv_usec = (suseconds_t)(r->ts_ns % 1000000000ull);	/* nanoseconds: see above */
+	h.caplen = h.len = r->len;
+	pcap_dump((u_char *)s->dumper, &h, (const u_char *)(r + 1));
+	s->dirty = true;
+	s->written += 16 + r->len;
+	if (s->rotate_size && s->written >= s->rotate_size)
+		slot_rotate(cap, s);
+}
+
+static void flush_all(struct capture *cap)
+{
+	int i;
+
+	for (i = 0; i < CAP_SLOTS; i++) {
+		struct writer_slot *s = &cap->w[i];
+
+		if (!s->dumper || !s->dirty)
+			continue;
+		s->dirty = false;
+		if (!slot_flush(s) && s->listen_fd >= 0) {
+			pcap_dump_close(s->dumper);	/* the client left: wait for another */
+			s->dumper = NULL;
+		}
+	}
+}
+
+/* Handle every record in the ring; false when told to stop. */
+static bool drain(struct capture *cap)
+{
+	size_t tail = atomic_load_explicit(&cap->tail, memory_order_relaxed);
+	size_t head = atomic_load_explicit(&cap->head, memory_order_acquire);
+	bool running = true;
+
+	while (tail != head) {
+		size_t idx = tail % cap->size, contiguous = cap->size - idx;
+		struct rec *r = (struct rec *)(cap->ring + idx);
+		struct writer_slot *s;
+		struct open_args *a;
+		int i;
+
+		if (contiguous < sizeof(struct rec) || r->type == REC_WRAP) {
+			tail += contiguous;
+			continue;
+		}
+		s = &cap->w[r->slot];
+		switch (r->type) {
+		case REC_FRAME:
+			write_frame(cap, s, r);
+			break;
+		case REC_OPEN:
+			a = (struct open_args *)(r + 1);
+			slot_close(s);
+			s->path = strdup(a->path);
+			s->rotate_size = a->rotate_size;
+			s->rotate_count = a->rotate_count;
+			s->failed = false;
+			s->written = 24;
+			s->listen_fd = a->listen_fd;
+			if (s->listen_fd >= 0)
+				break;		/* the dumper comes with a client */
+			s->dumper = pcap_dump_fopen(cap->dead, a->fp);
+			if (!s->dumper) {
+				fprintf(stderr, PROGRAM ": capture %s: %s\n", a->path,
+					pcap_geterr(cap->dead));
+				fclose(a->fp);
+			}
+			break;
+		case REC_CLOSE:
+			slot_close(s);
+			break;
+		case REC_REOPEN:
+			for (i = 0; i < CAP_SLOTS; i++)
+				if (cap->w[i].path)
+					slot_reopen(cap, &cap->w[i]);
+			break;
+		case REC_STOP:
+			running = false;
+			break;
+		}
+		tail += rec_size(r->len);
+		atomic_store_explicit(&cap->tail, tail, memory_order_release);
+	}
+	atomic_store_explicit(&cap->tail, tail, memory_order_release);
+	return running;
+}
+
+/* A tcp@ listener has a client: give it the pcap stream (one at a time). */
+static void accept_client(struct capture *cap, struct writer_slot *s)
+{
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	FILE *fp;
+
+	if (fd < 0)
+		return;
+	if (s->dumper) {
+		close(fd);	/* one client at a time */
+		return;
+	}
+	fp = fdopen(fd, "wb");
+	if (!fp) {
+		close(fd);
+		return;
+	}
+	s->dumper = pcap_dump_fopen(cap->dead, fp);
+	if (!s->dumper) {
+		fclose(fp);
+		return;
+	}
+	s->dirty = true;	/* the header, at once */
+}
+
+static void *writer_thread(void *arg)
+{
+	struct capture *cap = arg;
+	struct pollfd pfd[1 + CAP_SLOTS];
+	int slot_of[1 + CAP_SLOTS];
+	uint64_t last_flush = clock_ns(CLOCK_MONOTONIC), count;
+	int i, nfds;
+
+	for (;;) {
+		int n;
+
+		pfd[0].fd = cap->efd;
+		pfd[0].events = POLLIN;
+		for (i = 0, nfds = 1; i < CAP_SLOTS; i++) {
+			if (cap->w[i].listen_fd < 0)
+				continue;
+			pfd[nfds].fd = cap->w[i].listen_fd;
+			pfd[nfds].events = POLLIN;
+			slot_of[nfds++] = i;
+		}
+		n = poll(pfd, (nfds_t)nfds, FLUSH_IDLE_MS);
+		if (n > 0 && (pfd[0].revents & POLLIN) &&
+		    read(cap->efd, &count, sizeof(count)) < 0) {
+			/* nothing: the eventfd only wakes us */
+		}
+		for (i = 1; n > 0 && i < nfds; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_client(cap, &cap->w[slot_of[i]]);
+		if (!drain(cap))
+			break;
+		if (n == 0 || clock_ns(CLOCK_MONOTONIC) - last_flush >= FLUSH_BUSY_NS) {
+			flush_all(cap);
+			last_flush = clock_ns(CLOCK_MONOTONIC);
+		}
+	}
+	for (i = 0; i < CAP_SLOTS; i++)
+		slot_close(&cap->w[i]);
+	return NULL;
+}
+
+struct capture *capture_start_thread(size_t ring_bytes)
+{
+	struct capture *cap = calloc(1, sizeof(*cap));
+	int i;
+
+	if (!cap)
+		return NULL;
+	cap->size = (ring_bytes + 7) & ~(size_t)7;
+	cap->ring = malloc(cap->size);
+	cap->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cap->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144,
+							 PCAP_TSTAMP_PRECISION_NANO);
+	for (i = 0; i < CAP_SLOTS; i++)
+		cap->w[i].listen_fd = -1;
+	if (!cap->ring || cap->efd < 0 || !cap->dead ||
+	    pthread_create(&cap->thread, NULL, writer_thread, cap)) {
+		if (cap->efd >= 0)
+			close(cap->efd);
+		if (cap->dead)
+			pcap_close(cap->dead);
+		free(cap->ring);
+		free(cap);
+		return NULL;
+	}
+	return cap;
+}
+
+void capture_stop_thread(struct capture *cap)
+{
+	int i;
+
+	push_control(cap, REC_STOP, 0, NULL, 0);
+	pthread_join(cap->thread, NULL);
+	for (i = 0; i < CAP_SLOTS; i++)
+		free(cap->slot_path[i]);
+	pcap_close(cap->dead);
+	close(cap->efd);
+	free(cap->ring);
+	free(cap);
+}
