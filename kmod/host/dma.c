@@ -407,6 +407,19 @@ static struct lg_dma_binding *lg_dma_find_own(struct lg_dma_owner *o,
  * BIND_DMA, for guests and endpoints alike: key, dmas and the sections are in
  * the owner's addresses; irq 0 unbinds.  The caller runs in o->mm.
  */
+/* A key must be 4-byte aligned and inside the owner's memory. */
+static int lg_dma_check_key(struct lg_dma_owner *o, u64 key, unsigned long *ukey,
+			    const char *mem)
+{
+	if (!IS_ALIGNED(key, 4))
+		return lg_dma_refuse(o, -EINVAL, "bad DMA key %#llx: not 4-byte aligned",
+				     key);
+	if (!lg_dma_range(o, key, 4, ukey))
+		return lg_dma_refuse(o, -EINVAL, "bad DMA key %#llx: outside %s",
+				     key, mem);
+	return 0;
+}
+
 static int lg_dma_bind(struct lg_dma_owner *o, u64 key, u64 dmas, u64 num,
 		       unsigned int irq, unsigned int max_irq)
 {
@@ -414,13 +427,11 @@ static int lg_dma_bind(struct lg_dma_owner *o, u64 key, u64 dmas, u64 num,
 	struct lg_dma_binding *b = NULL, *old;
 	unsigned long ukey, udmas = 0;
 	struct lg_dma_key k;
+	int err;
 
-	if (!IS_ALIGNED(key, 4))
-		return lg_dma_refuse(o, -EINVAL, "bad DMA key %#llx: not 4-byte aligned",
-				     key);
-	if (!lg_dma_range(o, key, 4, &ukey))
-		return lg_dma_refuse(o, -EINVAL, "bad DMA key %#llx: outside %s",
-				     key, mem);
+	err = lg_dma_check_key(o, key, &ukey, mem);
+	if (err)
+		return err;
 	if (irq > max_irq)
 		return lg_dma_refuse(o, -EINVAL, "bad DMA irq %u (1..%u, or 0 to unbind)",
 				     irq, max_irq);
@@ -740,14 +751,11 @@ static int lg_dma_send(struct lg_dma_owner *o, u64 key, u64 dma,
 	struct lguest_dma d;
 	struct lg_dma_key k;
 	u32 copied;
-	int nsrc;
+	int nsrc, err;
 
-	if (!IS_ALIGNED(key, 4))
-		return lg_dma_refuse(o, -EINVAL, "bad DMA key %#llx: not 4-byte aligned",
-				     key);
-	if (!lg_dma_range(o, key, 4, &ukey))
-		return lg_dma_refuse(o, -EINVAL, "bad DMA key %#llx: outside %s",
-				     key, mem);
+	err = lg_dma_check_key(o, key, &ukey, mem);
+	if (err)
+		return err;
 	if (!IS_ALIGNED(dma, 8) || !lg_dma_range(o, dma, sizeof(d), &udma))
 		return lg_dma_refuse(o, -EINVAL, "bad DMA descriptor at %#llx: %s",
 				     dma, IS_ALIGNED(dma, 8) ? mem : "not 8-byte aligned");
