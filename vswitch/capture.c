@@ -84,6 +84,7 @@ struct capture {
 	_Atomic size_t tail;	/* written by the writer thread */
 	int efd;
 	bool kick_pending;
+	bool started;		/* the writer runs (from the first capture on) */
 	pthread_t thread;
 	pcap_t *dead;
 	/* the forwarding thread's side */
@@ -153,7 +154,11 @@ static struct rec *ring_reserve_wait(struct capture *cap, size_t len)
 static void push_control(struct capture *cap, enum rec_type type, int slot,
 			 const void *data, size_t len)
 {
-	struct rec *r = ring_reserve_wait(cap, len);
+	struct rec *r;
+
+	if (!cap->started)	/* no writer, so nothing open to control */
+		return;
+	r = ring_reserve_wait(cap, len);
 
 	r->type = type;
 	r->slot = (uint32_t)slot;
@@ -252,6 +257,23 @@ static int listen_tcp(const char *where, uint64_t rotate_size, const char **why)
 	return fd;
 }
 
+static void *writer_thread(void *arg);
+
+/*
+ * The writer thread starts with the first capture: until then the switch is
+ * one thread, and the kernel's descriptor lookups on every tap read and write
+ * stay the cheap, single-threaded kind.
+ */
+static int capture_start(struct capture *cap)
+{
+	if (cap->started)
+		return 0;
+	if (pthread_create(&cap->thread, NULL, writer_thread, cap))
+		return -1;
+	cap->started = true;
+	return 0;
+}
+
 int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
 		 unsigned int rotate_count, const char **why)
 {
@@ -263,6 +285,10 @@ int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
 		;
 	if (slot == CAP_SLOTS) {
 		*why = "too many captures";
+		return -1;
+	}
+	if (capture_start(cap) < 0) {
+		*why = "cannot start the capture writer thread";
 		return -1;
 	}
 	a = malloc(sizeof(*a) + plen);
@@ -549,7 +575,7 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
-struct capture *capture_start_thread(size_t ring_bytes)
+struct capture *capture_new(size_t ring_bytes)
 {
 	struct capture *cap = calloc(1, sizeof(*cap));
 	int i;
@@ -563,8 +589,7 @@ struct capture *capture_start_thread(size_t ring_bytes)
 							 PCAP_TSTAMP_PRECISION_NANO);
 	for (i = 0; i < CAP_SLOTS; i++)
 		cap->w[i].listen_fd = -1;
-	if (!cap->ring || cap->efd < 0 || !cap->dead ||
-	    pthread_create(&cap->thread, NULL, writer_thread, cap)) {
+	if (!cap->ring || cap->efd < 0 || !cap->dead) {
 		if (cap->efd >= 0)
 			close(cap->efd);
 		if (cap->dead)
@@ -580,8 +605,10 @@ void capture_stop_thread(struct capture *cap)
 {
 	int i;
 
-	push_control(cap, REC_STOP, 0, NULL, 0);
-	pthread_join(cap->thread, NULL);
+	if (cap->started) {
+		push_control(cap, REC_STOP, 0, NULL, 0);
+		pthread_join(cap->thread, NULL);
+	}
 	for (i = 0; i < CAP_SLOTS; i++)
 		free(cap->slot_path[i]);
 	pcap_close(cap->dead);

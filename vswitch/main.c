@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 	    loop_init(&sw.loop) || impair_init(&sw) ||
 	    fdb_init(&sw.fdb, (unsigned int)fdb_size, ageing * 1000000000ull))
 		die("%s%s", "starting: ", strerror(ENOMEM));
-	sw.cap = capture_start_thread(capture_bytes);
+	sw.cap = capture_new(capture_bytes);
 	if (!sw.cap)
 		die("%s%s", "starting the capture thread: ", strerror(errno ? errno : ENOMEM));
 	sigs.watch.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

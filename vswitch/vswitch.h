@@ -213,7 +213,7 @@ void fdb_each(struct fdb *fdb, uint64_t now,
 
 /* --- capture.c --------------------------------------------------------- */
 struct capture;
-struct capture *capture_start_thread(size_t ring_bytes);
+struct capture *capture_new(size_t ring_bytes);
 /* Open FILE (errors: NULL, then *why says it); returns a slot or -1. */
 int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
 		 unsigned int rotate_count, const char **why);
