@@ -212,7 +212,11 @@ static FILE *open_capture_file(const char *file, uint64_t rotate_size, const cha
 	if (!fp) {
 		*why = strerror(errno);
 		close(fd);
+		return NULL;
 	}
+	/* One write(2) per megabyte, not per few frames (flushes still come
+	 * when traffic pauses, and every second). */
+	setvbuf(fp, NULL, _IOFBF, 1 << 20);
 	return fp;
 }
 
