@@ -41,8 +41,6 @@
 #define VLAN_HLEN_	4
 /* The biggest frame any port may carry: MTU 9000, a header and a tag. */
 #define VSW_FRAME_MAX	(VSW_MTU_MAX + ETH_HLEN_ + VLAN_HLEN_)
-/* Room before a frame, so that a tag can be pushed without a copy. */
-#define VSW_HEADROOM	VLAN_HLEN_
 /* Reads use buffers this big: anything longer than VSW_FRAME_MAX is oversize. */
 #define VSW_READ_MAX	65536
 #define VSW_BATCH	32	/* frames read from one port per wakeup */
@@ -240,7 +238,7 @@ struct vswitch {
 	bool stopping;
 	size_t queue_bytes;
 	/* Shared read buffers: only one frame is in flight at a time. */
-	uint8_t *rx;			/* VSW_HEADROOM + VSW_READ_MAX */
+	uint8_t *rx;			/* VSW_READ_MAX */
 	uint8_t *rx_batch;		/* VSW_BATCH of the above (dgram) */
 	uint8_t *scratch;		/* the other form of a frame (tag pushed/popped) */
 	uint8_t *txbuf;			/* a queued frame on its way out */
