@@ -75,8 +75,7 @@ guest_run() {
 	# echo of it (wrapped, perhaps, at the console's width) never matches.
 	echo "echo \"@@\"\"start$n\"; $cmd; echo \"@@\"\"done$n:\$?\"" >&${guest_fd[$name]}
 	if ! wait_for "$work/$name.out" "^@@done$n:[0-9]+" "$secs"; then
-		diag "guest $name: '$cmd' did not finish in ${secs}s; its console:"
-		sed 's/^/#   /' "$work/$name.out" | tail -30
+		guest_hung "$name" "'$cmd' did not finish in ${secs}s"
 		return 124
 	fi
 	out=$(tr -d '\r' < "$work/$name.out")
@@ -87,12 +86,45 @@ guest_run() {
 	return "$(grep -aoE "^@@done$n:[0-9]+" <<<"$out" | head -n1 | cut -d: -f2)"
 }
 guest_stop() {
-	local name=$1
+	local name=$1 rc
 	echo "poweroff -f" >&${guest_fd[$name]}
+	# lguest exits within seconds of poweroff; give it a minute, then say
+	# what the guest was doing and stop it.
+	local deadline=$((SECONDS + 60))
+	while kill -0 "${guest_pid[$name]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+		sleep 0.2
+	done
+	if kill -0 "${guest_pid[$name]}" 2>/dev/null; then
+		guest_hung "$name" "still running 60s after poweroff"
+		kill -KILL "$(guest_lguest_pid "$name")" 2>/dev/null
+	fi
 	wait "${guest_pid[$name]}"
-	local rc=$?
+	rc=$?
 	exec {guest_fd[$name]}>&-
 	return $rc
+}
+
+# guest_hung NAME WHY: tell, on standard error (guest_run is often called
+# inside $(...), which would swallow it), what a guest that stopped
+# answering last printed, what lg.ko said, and where its vCPU is.
+guest_hung() {
+	local name=$1 pid
+	pid=$(guest_lguest_pid "$name")
+	{
+		echo "# guest $name: $2; its console, last lines:"
+		tr -d '\r' < "$work/$name.out" | tail -40 | sed 's/^/#   /'
+		echo "# lab host's kernel log, last lines:"
+		dmesg | tail -20 | sed 's/^/#   /'
+		if [ -n "$pid" ]; then
+			echo "# its lguest (pid $pid) threads, state and kernel stack:"
+			for t in /proc/"$pid"/task/*; do
+				echo "#   thread ${t##*/}: $(awk '/^State/ { print $2, $3 }' "$t"/status)"
+				sed 's/^/#     /' "$t"/stack 2>/dev/null
+			done
+			[ -r /sys/kernel/debug/lguest/"$pid"-*/dma ] &&
+				sed 's/^/#   dma: /' /sys/kernel/debug/lguest/"$pid"-*/dma
+		fi
+	} >&2
 }
 
 # The pid of a started guest's lguest (guest_start runs it under timeout).
