@@ -61,6 +61,7 @@ static void usage(FILE *out)
 "      --queue=SIZE         bytes waiting per port before frames drop (default 256k)\n"
 "      --capture-buffer=SIZE  the capture ring, for all ports (default 8m)\n"
 "      --seed=N             seed for impairments' random numbers (loss, dup, jitter)\n"
+"      --no-io-uring        taps use read() and write(), not io_uring\n"
 "  -v, --verbose            say when ports come and go\n"
 "  -h, --help               this help\n"
 "\n"
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
 		{ "queue", required_argument, NULL, 'q' },
 		{ "capture-buffer", required_argument, NULL, 'b' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "no-io-uring", no_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -161,7 +163,7 @@ int main(int argc, char **argv)
 	uint64_t last_age;
 	sigset_t mask;
 	int nspecs = 0, opt, i;
-	bool seeded = false;
+	bool seeded = false, no_uring = false;
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
@@ -195,6 +197,9 @@ int main(int argc, char **argv)
 		case 's':
 			sw.seed = number_option("--seed", optarg, 0, ULONG_MAX);
 			seeded = true;
+			break;
+		case 'U':
+			no_uring = true;
 			break;
 		case 'v':
 			sw.verbose = true;
@@ -244,6 +249,12 @@ int main(int argc, char **argv)
 	if (sigs.watch.fd < 0 || loop_add(&sw.loop, &sigs.watch, EPOLLIN))
 		die("%s%s", "signalfd: ", strerror(errno));
 
+	if (!no_uring) {
+		sw.uring = uring_new(&sw, err, sizeof(err));
+		if (!sw.uring)
+			vsw_log(&sw, "io_uring unavailable (%s): taps use read() and write()", err);
+	}
+
 	for (i = 0; i < nspecs; i++) {
 		port_parse_spec(specs[i], &conf, err, sizeof(err));
 		if (!port_add(&sw, &conf, err, sizeof(err))) {
@@ -273,6 +284,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		impair_run(&sw);
+		uring_submit(sw.uring);
 		capture_kick(sw.cap);
 		if (sw.loop.now_ns - last_age >= 1000000000ull) {
 			fdb_age(&sw.fdb, sw.loop.now_ns);
@@ -284,6 +296,7 @@ int main(int argc, char **argv)
 	for (opt = 0; opt < VSW_MAX_PORTS; opt++)
 		if (sw.ports[opt])
 			port_remove(sw.ports[opt], NULL);
+	uring_free(sw.uring);		/* lets the removed taps' requests drain */
 	loop_run_once(&sw.loop, 0);	/* frees what was removed */
 	capture_stop_thread(sw.cap);
 	if (sw.verbose)

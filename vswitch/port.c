@@ -326,11 +326,13 @@ static struct port *port_create(struct vswitch *sw, const struct port_conf *conf
 		snprintf(err, errlen, "port %s: impairments: %s", conf->name, strerror(ENOMEM));
 		r = -ENOMEM;
 	}
-	if (!r && (r = loop_add(&sw->loop, &p->watch, EPOLLIN)) < 0)
+	/* (A tap whose frames come through io_uring is watched for errors.) */
+	if (!r && (r = loop_add(&sw->loop, &p->watch, p->io ? 0 : EPOLLIN)) < 0)
 		snprintf(err, errlen, "port %s: epoll: %s", conf->name, strerror(-r));
 	if (r) {
 		port_stop_capture(p);
 		sharenet_port_close(p);
+		uring_tap_stop(p);
 		if (p->watch.fd >= 0) {
 			close(p->watch.fd);
 			if (conf->kind == PORT_STREAM_LISTEN || conf->kind == PORT_DGRAM)
@@ -395,6 +397,7 @@ void port_remove(struct port *p, const char *why)
 	sw->ports[p->index] = NULL;
 	loop_del(&sw->loop, &p->watch);
 	sharenet_port_close(p);
+	uring_tap_stop(p);
 	close(p->watch.fd);
 	if (p->conf.kind == PORT_STREAM_LISTEN || p->conf.kind == PORT_DGRAM)
 		unlink(p->conf.arg);
@@ -491,6 +494,13 @@ void port_send_now(struct port *p, const uint8_t *frame, size_t len)
 		}
 		break;
 	case PORT_TAP:
+		if (p->io) {
+			if (!uring_tap_send(p, frame, len)) {
+				p->c.tx_queue_drop++;
+				return;
+			}
+			break;
+		}
 		if (tap_write(p, frame, len) < 0) {
 			if (errno != EAGAIN) {
 				p->c.tx_error++;

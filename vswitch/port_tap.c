@@ -9,7 +9,8 @@
  * "ip tuntap add", say, which we leave as we found it).
  *
  * A tap gives one frame per read(), so a wakeup reads up to VSW_BATCH of
- * them in a row.  If the interface is deleted under us, the descriptor
+ * them in a row; with io_uring (uring.c), reads and writes are instead
+ * posted in a ring and the descriptor is watched only for errors.  If the interface is deleted under us, the descriptor
  * reports an error: that port goes down, and only that one.
  */
 #include <errno.h>
@@ -86,6 +87,12 @@ int tap_open(struct port *p, char *err, size_t errlen)
 		p->watch.fd = -1;
 		return r;
 	}
+	if (p->sw->uring && (r = uring_tap_start(p->sw->uring, p)) < 0) {
+		snprintf(err, errlen, "port %s: io_uring: %s", p->conf.name, strerror(-r));
+		close(fd);
+		p->watch.fd = -1;
+		return r;
+	}
 	return 0;
 }
 
@@ -115,6 +122,8 @@ void tap_event(struct watch *w, uint32_t events)
 		port_remove(p, "the interface went away");
 		return;
 	}
+	if (p->io)
+		return;		/* its frames come through the io_uring */
 	for (i = 0; i < VSW_BATCH && !p->dead; i++) {
 		n = read(w->fd, sw->rx, VSW_READ_MAX);
 		if (n < 0) {

@@ -181,6 +181,8 @@ struct port {
 	socklen_t peer_len;
 	/* sharenet: our slot, buffers and the file's page (port_sharenet.c) */
 	struct sharenet_port *sharenet;
+	/* tap through io_uring: its posted buffers (uring.c), or NULL */
+	struct tap_io *io;
 };
 
 /* --- fdb.c ------------------------------------------------------------- */
@@ -247,7 +249,21 @@ struct vswitch {
 	bool any_impair;		/* some port has (had) an impairment */
 	struct watch impair_timer;
 	uint64_t impair_armed_ns;
+	struct uring *uring;		/* taps' I/O, or NULL: read() and write() */
 };
+
+/* uring.c: tap ports' reads and writes batched through one io_uring */
+struct uring;
+/* NULL if io_uring cannot be used (why in ERR): taps then use syscalls. */
+struct uring *uring_new(struct vswitch *sw, char *err, size_t errlen);
+void uring_free(struct uring *u);
+/* Hand the kernel what was queued this turn of the loop. */
+void uring_submit(struct uring *u);
+/* Post P's reads; 0 or -errno. */
+int uring_tap_start(struct uring *u, struct port *p);
+void uring_tap_stop(struct port *p);
+/* Queue a frame to write; false if P has too many in flight (drop it). */
+bool uring_tap_send(struct port *p, const uint8_t *frame, size_t len);
 
 /* port.c */
 /* Parse SPEC into CONF; 0, or -EINVAL with "port SPEC: why" in ERR. */

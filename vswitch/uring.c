@@ -1,0 +1,320 @@
+/*
+ * uring.c: tap ports' frames in and out through one io_uring.
+ *
+ * A tap gives one frame per read() and takes one per write(), so a switch
+ * that forwards small frames spends most of its time entering and leaving
+ * the kernel: two system calls per frame, and an epoll_wait per batch.
+ * Here each tap port instead keeps RX_BUFS reads posted in a ring that the
+ * kernel completes as frames arrive, and a frame for a tap becomes a write
+ * queued in the same ring.  Once per turn of the event loop, uring_submit()
+ * hands the kernel every write and every re-posted read at once; the writes
+ * (a tap never makes a writer wait) and the reads that find a frame waiting
+ * complete right there.  The ring's descriptor sits in the epoll set like
+ * any other: it is readable when completions wait.
+ *
+ * The descriptor stays non-blocking: to io_uring that says the file can be
+ * tried without waiting, so a read with no frame waiting is parked on the
+ * tap's poll queue and done when one comes.  (A blocking tap descriptor
+ * would make io_uring hand every read and write to a worker thread.)
+ *
+ * Each port's buffers live in a "tap_io" that outlives the port: when the
+ * port goes, its requests are cancelled, and the buffers are freed only
+ * when the last of them has come back, since until then the kernel may
+ * still write into them.  The descriptor's number is closed by the port;
+ * requests already submitted hold the file itself, and uring_tap_stop()
+ * submits whatever still names the number before it is closed.
+ *
+ * Without io_uring (a kernel that lacks it, a sandbox that forbids it, or
+ * --no-io-uring), uring_new() returns NULL and taps use read() and write().
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "vswitch.h"
+
+#define RING_ENTRIES	1024
+#define RX_BUFS		32	/* reads posted per tap */
+#define TX_BUFS		256	/* writes in flight per tap */
+#define CQE_BATCH	64	/* completions handled per wakeup */
+
+enum { OP_READ = 1, OP_WRITE, OP_CANCEL };
+
+struct tap_io;
+/* What a completion's user_data points to: one buffer of one port. */
+struct io_slot {
+	struct tap_io *io;
+	uint16_t index;
+	uint8_t op;
+};
+
+struct tap_io {
+	struct uring *u;
+	struct port *p;		/* NULL once the port is gone */
+	int fd;
+	unsigned int inflight;	/* requests the kernel has not returned */
+	size_t buf_size;
+	uint8_t *rx, *tx;	/* RX_BUFS and TX_BUFS buffers of buf_size */
+	struct io_slot rx_slot[RX_BUFS], tx_slot[TX_BUFS];
+	uint16_t tx_free[TX_BUFS];
+	unsigned int ntx_free;
+	bool released;		/* on its way to the loop's graveyard */
+};
+
+struct uring {
+	struct io_uring ring;
+	struct watch watch;
+	struct vswitch *sw;
+	unsigned int pending;	/* SQEs not yet submitted */
+	unsigned int live;	/* tap_io structs, with ports or still draining */
+	struct io_slot cancel_slot;
+};
+
+static void tap_io_free(void *arg)
+{
+	struct tap_io *io = arg;
+
+	free(io->rx);
+	free(io->tx);
+	free(io);
+}
+
+/*
+ * Free IO once its port is gone and the kernel gave back every buffer; not
+ * at once, but after the loop's batch (a completion being handled may be
+ * one of IO's).
+ */
+static void tap_io_release(struct tap_io *io)
+{
+	if (io->p || io->inflight || io->released)
+		return;
+	io->released = true;
+	io->u->live--;
+	loop_defer_free(&io->u->sw->loop, io, tap_io_free);
+}
+
+/* An SQE to fill; when the ring is full, what it holds goes in first. */
+static struct io_uring_sqe *next_sqe(struct uring *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe) {
+		uring_submit(u);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	if (sqe)
+		u->pending++;
+	return sqe;
+}
+
+static bool post_read(struct tap_io *io, unsigned int i)
+{
+	struct io_uring_sqe *sqe = next_sqe(io->u);
+
+	if (!sqe)
+		return false;
+	io_uring_prep_read(sqe, io->fd, io->rx + i * io->buf_size, (unsigned int)io->buf_size, 0);
+	io_uring_sqe_set_data(sqe, &io->rx_slot[i]);
+	io->inflight++;
+	return true;
+}
+
+static void read_done(struct tap_io *io, unsigned int i, int res)
+{
+	struct port *p = io->p;
+	char why[128];
+
+	if (!p || res == -ECANCELED)
+		return;
+	if (res > (int)io->buf_size)	/* the tap's MTU was raised under us */
+		p->c.rx_oversize++;
+	else if (res > 0)
+		forward_frame(p->sw, p, io->rx + i * io->buf_size, (size_t)res);
+	else if (res != -EAGAIN && res != -EINTR) {
+		snprintf(why, sizeof(why), "the interface went away (read: %s)",
+			 res ? strerror(-res) : "end of file");
+		port_remove(p, why);
+	}
+	if (io->p && !post_read(io, i))
+		port_remove(p, "no room in the io_uring to read");
+}
+
+static void write_done(struct tap_io *io, unsigned int i, int res)
+{
+	io->tx_free[io->ntx_free++] = (uint16_t)i;
+	if (io->p && res < 0)
+		io->p->c.tx_error++;
+}
+
+static void uring_event(struct watch *w, uint32_t events)
+{
+	struct uring *u = container_of(w, struct uring, watch);
+	struct io_uring_cqe *cqes[CQE_BATCH];
+	unsigned int n, i;
+
+	(void)events;
+	n = io_uring_peek_batch_cqe(&u->ring, cqes, CQE_BATCH);
+	for (i = 0; i < n; i++) {
+		struct io_slot *s = io_uring_cqe_get_data(cqes[i]);
+		int res = cqes[i]->res;
+		struct tap_io *io = s->io;
+
+		if (s->op == OP_CANCEL)
+			continue;
+		io->inflight--;
+		if (s->op == OP_READ)
+			read_done(io, s->index, res);
+		else
+			write_done(io, s->index, res);
+		tap_io_release(io);
+	}
+	io_uring_cq_advance(&u->ring, n);
+}
+
+struct uring *uring_new(struct vswitch *sw, char *err, size_t errlen)
+{
+	struct uring *u = calloc(1, sizeof(*u));
+	struct io_uring_params params = { .flags = IORING_SETUP_CQSIZE,
+					  .cq_entries = 4 * RING_ENTRIES };
+	int r;
+
+	if (!u) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	r = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &params);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", strerror(-r));
+		free(u);
+		return NULL;
+	}
+	u->sw = sw;
+	u->cancel_slot.op = OP_CANCEL;
+	u->watch.fd = u->ring.ring_fd;
+	u->watch.fn = uring_event;
+	r = loop_add(&sw->loop, &u->watch, EPOLLIN);
+	if (r < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(-r));
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+void uring_free(struct uring *u)
+{
+	if (!u)
+		return;
+	/* Let the cancelled requests of removed ports come back, to free all. */
+	while (u->live) {
+		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts) < 0)
+			break;
+		uring_event(&u->watch, EPOLLIN);
+	}
+	loop_del(&u->sw->loop, &u->watch);
+	io_uring_queue_exit(&u->ring);	/* waits for, and drops, what is in flight */
+	free(u);
+}
+
+void uring_submit(struct uring *u)
+{
+	/* (On failure, say EBUSY, the SQEs stay queued for the next try.) */
+	if (u && u->pending && io_uring_submit(&u->ring) >= 0)
+		u->pending = 0;
+}
+
+/* Cancel everything IO has in flight; it is freed when all came back. */
+static void uring_tap_stop_io(struct tap_io *io)
+{
+	struct uring *u = io->u;
+	struct io_uring_sqe *sqe;
+
+	io->p = NULL;
+	/* SQEs still waiting name the descriptor by number: in they go now. */
+	uring_submit(u);
+	if (!io->inflight) {
+		tap_io_release(io);
+		return;
+	}
+	sqe = next_sqe(u);
+	if (sqe) {
+		io_uring_prep_cancel_fd(sqe, io->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data(sqe, &u->cancel_slot);
+	}
+	uring_submit(u);
+}
+
+int uring_tap_start(struct uring *u, struct port *p)
+{
+	struct tap_io *io = calloc(1, sizeof(*io));
+	unsigned int i;
+
+	if (!io)
+		return -ENOMEM;
+	io->u = u;
+	u->live++;
+	/* The largest frame the tap can give: its MTU, a header, a VLAN tag. */
+	io->buf_size = p->conf.mtu + ETH_HLEN_ + VLAN_HLEN_;
+	io->rx = malloc(RX_BUFS * io->buf_size);
+	io->tx = malloc(TX_BUFS * io->buf_size);
+	if (!io->rx || !io->tx) {
+		u->live--;
+		tap_io_free(io);
+		return -ENOMEM;
+	}
+	io->p = p;
+	io->fd = p->watch.fd;
+	for (i = 0; i < RX_BUFS; i++)
+		io->rx_slot[i] = (struct io_slot){ io, (uint16_t)i, OP_READ };
+	for (i = 0; i < TX_BUFS; i++) {
+		io->tx_slot[i] = (struct io_slot){ io, (uint16_t)i, OP_WRITE };
+		io->tx_free[i] = (uint16_t)(TX_BUFS - 1 - i);
+	}
+	io->ntx_free = TX_BUFS;
+	for (i = 0; i < RX_BUFS; i++)
+		if (!post_read(io, i)) {
+			/* Those posted come back cancelled and free io. */
+			io->p = NULL;
+			uring_tap_stop_io(io);
+			return -ENOSPC;
+		}
+	p->io = io;
+	uring_submit(u);
+	return 0;
+}
+
+void uring_tap_stop(struct port *p)
+{
+	if (p->io) {
+		uring_tap_stop_io(p->io);
+		p->io = NULL;
+	}
+}
+
+bool uring_tap_send(struct port *p, const uint8_t *frame, size_t len)
+{
+	struct tap_io *io = p->io;
+	struct io_uring_sqe *sqe;
+	uint8_t *buf;
+	uint16_t i;
+
+	if (!io->ntx_free || len > io->buf_size)
+		return false;
+	sqe = next_sqe(io->u);
+	if (!sqe)
+		return false;
+	i = io->tx_free[--io->ntx_free];
+	buf = io->tx + i * io->buf_size;
+	memcpy(buf, frame, len);
+	io_uring_prep_write(sqe, io->fd, buf, (unsigned int)len, 0);
+	io_uring_sqe_set_data(sqe, &io->tx_slot[i]);
+	io->inflight++;
+	return true;
+}
