@@ -18,6 +18,14 @@
  * bad path is an error for whoever asked, at once; libpcap writes the
  * header in the writer thread.
  *
+ * The writer is woken only when it is worth it.  Woken for every turn of the
+ * event loop, it would take the CPU from the forwarding thread tens of
+ * thousands of times a second, for a few frames each time.  So after
+ * finding frames it naps (NAP_MS) and takes what came meanwhile in one
+ * go; the forwarding thread wakes a napping writer only if the ring fills
+ * past a quarter, and wakes an idle one (it found nothing last time) at
+ * once, so a lone frame reaches a live view without delay.
+ *
  * Files are pcap with nanosecond timestamps (pcap_open_dead_with_tstamp_
  * precision), full frames.  The writer flushes them when traffic pauses
  * (200 ms) and at least every second under load, so after a crash a file is
@@ -49,6 +57,7 @@
 
 #define CAP_SLOTS VSW_MAX_PORTS
 #define FLUSH_IDLE_MS 200
+#define NAP_MS 10
 #define FLUSH_BUSY_NS 1000000000ull
 
 enum rec_type { REC_FRAME, REC_OPEN, REC_CLOSE, REC_REOPEN, REC_STOP, REC_WRAP };
@@ -77,13 +86,17 @@ struct writer_slot {
 	bool dirty, failed;
 };
 
+/* What the writer is doing, for the forwarding thread to know when to wake it. */
+enum writer_state { WRITER_AWAKE, WRITER_NAPPING, WRITER_IDLE };
+
 struct capture {
 	uint8_t *ring;
 	size_t size;
 	_Atomic size_t head;	/* written by the forwarding thread */
 	_Atomic size_t tail;	/* written by the writer thread */
+	_Atomic int state;	/* enum writer_state, written by both */
 	int efd;
-	bool kick_pending;
+	bool kick_pending;	/* frames were committed since the last kick */
 	bool started;		/* the writer runs (from the first capture on) */
 	pthread_t thread;
 	pcap_t *dead;
@@ -126,16 +139,34 @@ static void ring_commit(struct capture *cap, struct rec *r)
 	cap->kick_pending = true;
 }
 
-void capture_kick(struct capture *cap)
+/* Wake the writer if it sleeps (and, unless FORCE, if it is worth it). */
+static void kick(struct capture *cap, bool force)
 {
 	uint64_t one = 1;
+	int state;
 
-	if (!cap->kick_pending)
+	/* Our records are published before we look (see writer_sleep()). */
+	atomic_thread_fence(memory_order_seq_cst);
+	state = atomic_load_explicit(&cap->state, memory_order_relaxed);
+	if (state == WRITER_AWAKE) {
+		cap->kick_pending = false;	/* it will see them */
 		return;
+	}
+	if (state == WRITER_NAPPING && !force &&
+	    atomic_load_explicit(&cap->head, memory_order_relaxed) -
+	    atomic_load_explicit(&cap->tail, memory_order_relaxed) < cap->size / 4)
+		return;		/* it comes back soon; ask again next turn */
 	cap->kick_pending = false;
-	if (write(cap->efd, &one, sizeof(one)) < 0) {
+	if (atomic_exchange(&cap->state, WRITER_AWAKE) != WRITER_AWAKE &&
+	    write(cap->efd, &one, sizeof(one)) < 0) {
 		/* the counter is saturated: the writer has plenty to wake for */
 	}
+}
+
+void capture_kick(struct capture *cap)
+{
+	if (cap->kick_pending)
+		kick(cap, false);
 }
 
 /* Control records must not be lost: wait for room (never on the fast path). */
@@ -144,8 +175,7 @@ static struct rec *ring_reserve_wait(struct capture *cap, size_t len)
 	struct rec *r;
 
 	while (!(r = ring_reserve(cap, len))) {
-		cap->kick_pending = true;
-		capture_kick(cap);
+		kick(cap, true);
 		usleep(1000);
 	}
 	return r;
@@ -166,7 +196,7 @@ static void push_control(struct capture *cap, enum rec_type type, int slot,
 	if (len)
 		memcpy(r + 1, data, len);
 	ring_commit(cap, r);
-	capture_kick(cap);
+	kick(cap, true);
 }
 
 bool capture_frame(struct capture *cap, int slot, const void *frame, size_t len)
@@ -539,15 +569,44 @@ static void accept_client(struct capture *cap, struct writer_slot *s)
 	s->dirty = true;	/* the header, at once */
 }
 
+/*
+ * Sleep until kicked or TIMEOUT_MS, saying how (NAPPING or IDLE); returns
+ * what poll() did, or 0 at once if frames came in as we lay down idle.
+ */
+static int writer_sleep(struct capture *cap, struct pollfd *pfd, nfds_t nfds,
+			enum writer_state how, int timeout_ms)
+{
+	uint64_t count;
+	int n;
+
+	atomic_store(&cap->state, how);
+	/* Pairs with kick(): either it sees us asleep, or we see its frames. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&cap->head, memory_order_acquire) !=
+	    atomic_load_explicit(&cap->tail, memory_order_relaxed) && how == WRITER_IDLE) {
+		atomic_store(&cap->state, WRITER_AWAKE);
+		return 0;
+	}
+	n = poll(pfd, nfds, timeout_ms);
+	atomic_store(&cap->state, WRITER_AWAKE);
+	if (n > 0 && (pfd[0].revents & POLLIN) &&
+	    read(cap->efd, &count, sizeof(count)) < 0) {
+		/* nothing: the eventfd only wakes us */
+	}
+	return n;
+}
+
 static void *writer_thread(void *arg)
 {
 	struct capture *cap = arg;
 	struct pollfd pfd[1 + CAP_SLOTS];
 	int slot_of[1 + CAP_SLOTS];
-	uint64_t last_flush = clock_ns(CLOCK_MONOTONIC), count;
+	uint64_t last_flush = clock_ns(CLOCK_MONOTONIC), last_frames = last_flush, now;
+	bool had_frames = true;
 	int i, nfds;
 
 	for (;;) {
+		size_t before;
 		int n;
 
 		pfd[0].fd = cap->efd;
@@ -559,19 +618,25 @@ static void *writer_thread(void *arg)
 			pfd[nfds].events = POLLIN;
 			slot_of[nfds++] = i;
 		}
-		n = poll(pfd, (nfds_t)nfds, FLUSH_IDLE_MS);
-		if (n > 0 && (pfd[0].revents & POLLIN) &&
-		    read(cap->efd, &count, sizeof(count)) < 0) {
-			/* nothing: the eventfd only wakes us */
-		}
+		/* After frames, a nap; after nothing, sleep until kicked. */
+		n = writer_sleep(cap, pfd, (nfds_t)nfds,
+				 had_frames ? WRITER_NAPPING : WRITER_IDLE,
+				 had_frames ? NAP_MS : FLUSH_IDLE_MS);
 		for (i = 1; n > 0 && i < nfds; i++)
 			if (pfd[i].revents & POLLIN)
 				accept_client(cap, &cap->w[slot_of[i]]);
+		before = atomic_load_explicit(&cap->tail, memory_order_relaxed);
 		if (!drain(cap))
 			break;
-		if (n == 0 || clock_ns(CLOCK_MONOTONIC) - last_flush >= FLUSH_BUSY_NS) {
+		now = clock_ns(CLOCK_MONOTONIC);
+		had_frames = atomic_load_explicit(&cap->tail, memory_order_relaxed) != before;
+		if (had_frames)
+			last_frames = now;
+		/* Flush when traffic paused, and at least every second. */
+		if (now - last_frames >= FLUSH_IDLE_MS * 1000000ull ||
+		    now - last_flush >= FLUSH_BUSY_NS) {
 			flush_all(cap);
-			last_flush = clock_ns(CLOCK_MONOTONIC);
+			last_flush = now;
 		}
 	}
 	for (i = 0; i < CAP_SLOTS; i++)
