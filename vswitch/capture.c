@@ -58,6 +58,7 @@
 #define CAP_SLOTS VSW_MAX_PORTS
 #define FLUSH_IDLE_MS 200
 #define NAP_MS 10
+#define STUCK_MS 2000
 #define FLUSH_BUSY_NS 1000000000ull
 
 enum rec_type { REC_FRAME, REC_OPEN, REC_CLOSE, REC_REOPEN, REC_STOP, REC_WRAP };
@@ -169,27 +170,39 @@ void capture_kick(struct capture *cap)
 		kick(cap, false);
 }
 
-/* Control records must not be lost: wait for room (never on the fast path). */
+/*
+ * Control records wait for room (never on the fast path), but not forever:
+ * a writer stuck on a live view whose reader does not read would hold the
+ * switch too.  NULL after STUCK_MS.
+ */
 static struct rec *ring_reserve_wait(struct capture *cap, size_t len)
 {
 	struct rec *r;
+	int waited;
 
-	while (!(r = ring_reserve(cap, len))) {
+	for (waited = 0; !(r = ring_reserve(cap, len)); waited++) {
+		if (waited == STUCK_MS) {
+			fprintf(stderr, PROGRAM ": capture: the writer has been stuck for %d ms "
+				"(a live view whose reader does not read?); going on without it\n",
+				STUCK_MS);
+			return NULL;
+		}
 		kick(cap, true);
 		usleep(1000);
 	}
 	return r;
 }
 
-static void push_control(struct capture *cap, enum rec_type type, int slot,
+static bool push_control(struct capture *cap, enum rec_type type, int slot,
 			 const void *data, size_t len)
 {
 	struct rec *r;
 
 	if (!cap->started)	/* no writer, so nothing open to control */
-		return;
+		return false;
 	r = ring_reserve_wait(cap, len);
-
+	if (!r)
+		return false;
 	r->type = type;
 	r->slot = (uint32_t)slot;
 	r->len = (uint32_t)len;
@@ -197,6 +210,7 @@ static void push_control(struct capture *cap, enum rec_type type, int slot,
 		memcpy(r + 1, data, len);
 	ring_commit(cap, r);
 	kick(cap, true);
+	return true;
 }
 
 bool capture_frame(struct capture *cap, int slot, const void *frame, size_t len)
@@ -370,7 +384,8 @@ void capture_close(struct capture *cap, int slot)
 
 	free(cap->slot_path[slot]);
 	cap->slot_path[slot] = NULL;
-	push_control(cap, REC_CLOSE, slot, NULL, 0);
+	if (!push_control(cap, REC_CLOSE, slot, NULL, 0))
+		return;
 	done = atomic_load_explicit(&cap->head, memory_order_relaxed);
 	for (i = 0; i < 2000; i++) {
 		if (atomic_load_explicit(&cap->tail, memory_order_acquire) - done < (size_t)1 << 62)
@@ -670,13 +685,24 @@ struct capture *capture_new(size_t ring_bytes)
 	return cap;
 }
 
-void capture_stop_thread(struct capture *cap)
+bool capture_stop_thread(struct capture *cap)
 {
 	int i;
 
 	if (cap->started) {
-		push_control(cap, REC_STOP, 0, NULL, 0);
-		pthread_join(cap->thread, NULL);
+		struct timespec deadline;
+
+		/* The writer closes every file; one stuck on a live view that is
+		 * not read is left behind (and the rest with it) after a while. */
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += STUCK_MS / 1000 + 1;
+		if (!push_control(cap, REC_STOP, 0, NULL, 0) ||
+		    pthread_timedjoin_np(cap->thread, NULL, &deadline)) {
+			fprintf(stderr, PROGRAM ": capture: the writer is stuck (a live view "
+				"whose reader does not read?); not waiting for it: frames not yet "
+				"written are lost\n");
+			return false;	/* the process is ending; what the thread uses stays */
+		}
 	}
 	for (i = 0; i < CAP_SLOTS; i++)
 		free(cap->slot_path[i]);
@@ -684,4 +710,5 @@ void capture_stop_thread(struct capture *cap)
 	close(cap->efd);
 	free(cap->ring);
 	free(cap);
+	return true;
 }

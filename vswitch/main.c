@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	uint64_t last_age;
 	sigset_t mask;
 	int nspecs = 0, opt, i;
-	bool seeded = false, no_uring = false;
+	bool seeded = false, no_uring = false, stuck;
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
@@ -298,9 +298,15 @@ int main(int argc, char **argv)
 			port_remove(sw.ports[opt], NULL);
 	uring_free(sw.uring);		/* lets the removed taps' requests drain */
 	loop_run_once(&sw.loop, 0);	/* frees what was removed */
-	capture_stop_thread(sw.cap);
+	stuck = !capture_stop_thread(sw.cap);
 	if (sw.verbose)
 		vsw_log(&sw, "stopped");
 	free(specs);
+	if (stuck) {
+		/* exit() would flush the stuck stream, under the lock its writer
+		 * holds: leave without. */
+		fflush(stdout);
+		_exit(i);
+	}
 	return i;
 }

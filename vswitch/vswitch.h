@@ -223,7 +223,8 @@ bool capture_frame(struct capture *cap, int slot, const void *frame, size_t len)
 /* Wake the writer if anything was recorded since the last kick. */
 void capture_kick(struct capture *cap);
 void capture_reopen_all(struct capture *cap);
-void capture_stop_thread(struct capture *cap);
+/* Stop the writer; false if it was stuck and left behind (see main()). */
+bool capture_stop_thread(struct capture *cap);
 const char *capture_file(struct capture *cap, int slot);
 
 /* --- the switch -------------------------------------------------------- */
