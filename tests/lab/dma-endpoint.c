@@ -50,20 +50,10 @@ struct options {
 	bool hold, linger, nonblock, retry, show;
 };
 
-static const char *program = "dma-endpoint";
+#define PROGRAM "dma-endpoint"
+#include "tool.h"
+
 static volatile sig_atomic_t stop;
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", program);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void usage(FILE *out)
 {
@@ -96,7 +86,7 @@ static void usage(FILE *out)
 		"  --show           recv: print printable frames as text too\n"
 		"  -h, --help       this help\n"
 		"\n"
-		"Exit status: 0 done, 1 error, 2 recv timed out.\n", program);
+		"Exit status: 0 done, 1 error, 2 recv timed out.\n", PROGRAM);
 }
 
 static unsigned long parse_num(const char *opt, const char *arg, unsigned long max)

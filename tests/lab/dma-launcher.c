@@ -50,19 +50,9 @@
 #define SHARE_ADDR	0x1000000
 #define SHARE_SIZE	4096
 
-static const char *program = "dma-launcher";
+#define PROGRAM "dma-launcher"
+#include "tool.h"
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", program);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void usage(FILE *out)
 {
@@ -76,7 +66,7 @@ static void usage(FILE *out)
 		"  --unmap=GPA    leave the page at guest-physical GPA unmapped\n"
 		"  -h, --help     this help\n"
 		"\n"
-		"Exit status: 0 power-off, 1 error, 3 guest killed by lg.ko.\n", program);
+		"Exit status: 0 power-off, 1 error, 3 guest killed by lg.ko.\n", PROGRAM);
 }
 
 static uint8_t *mem;
@@ -305,7 +295,7 @@ int main(int argc, char **argv)
 			return 0;
 		case LGUEST_EXIT_DEAD:
 			ex.message[sizeof(ex.message) - 1] = '\0';
-			fprintf(stderr, "%s: guest killed: %s\n", program, ex.message);
+			fprintf(stderr, "%s: guest killed: %s\n", PROGRAM, ex.message);
 			return 3;
 		default:
 			die("unknown exit reason %u", ex.reason);
