@@ -98,6 +98,7 @@ struct capture {
 	_Atomic int state;	/* enum writer_state, written by both */
 	int efd;
 	bool kick_pending;	/* frames were committed since the last kick */
+	size_t stuck_at;	/* the writer was found stuck with tail here (+1), or 0 */
 	bool started;		/* the writer runs (from the first capture on) */
 	pthread_t thread;
 	pcap_t *dead;
@@ -173,15 +174,21 @@ void capture_kick(struct capture *cap)
 /*
  * Control records wait for room (never on the fast path), but not forever:
  * a writer stuck on a live view whose reader does not read would hold the
- * switch too.  NULL after STUCK_MS.
+ * switch too.  NULL after STUCK_MS, and at once while it stays stuck.
  */
 static struct rec *ring_reserve_wait(struct capture *cap, size_t len)
 {
 	struct rec *r;
+	size_t tail;
 	int waited;
 
+	/* Found stuck before, and not moved since: don't wait again. */
+	tail = atomic_load_explicit(&cap->tail, memory_order_acquire);
+	if (cap->stuck_at == tail + 1 && !(r = ring_reserve(cap, len)))
+		return NULL;
 	for (waited = 0; !(r = ring_reserve(cap, len)); waited++) {
 		if (waited == STUCK_MS) {
+			cap->stuck_at = atomic_load_explicit(&cap->tail, memory_order_acquire) + 1;
 			fprintf(stderr, PROGRAM ": capture: the writer has been stuck for %d ms "
 				"(a live view whose reader does not read?); going on without it\n",
 				STUCK_MS);
@@ -363,7 +370,17 @@ int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
 	a->rotate_size = rotate_size;
 	a->rotate_count = rotate_count;
 	memcpy(a->path, file, plen);
-	push_control(cap, REC_OPEN, slot, a, sizeof(*a) + plen);
+	if (!push_control(cap, REC_OPEN, slot, a, sizeof(*a) + plen)) {
+		if (a->fp)
+			fclose(a->fp);
+		if (a->listen_fd >= 0)
+			close(a->listen_fd);
+		free(a);
+		free(cap->slot_path[slot]);
+		cap->slot_path[slot] = NULL;
+		*why = "the capture writer is stuck (a live view whose reader does not read?)";
+		return -1;
+	}
 	free(a);
 	return slot;
 }

@@ -495,11 +495,9 @@ void port_send_now(struct port *p, const uint8_t *frame, size_t len)
 		break;
 	case PORT_TAP:
 		if (p->io) {
-			if (!uring_tap_send(p, frame, len)) {
+			if (!uring_tap_send(p, frame, len))
 				p->c.tx_queue_drop++;
-				return;
-			}
-			break;
+			return;		/* counted and captured once written (uring.c) */
 		}
 		if (tap_write(p, frame, len) < 0) {
 			if (errno != EAGAIN) {

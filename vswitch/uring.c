@@ -20,26 +20,29 @@
  * Each port's buffers live in a "tap_io" that outlives the port: when the
  * port goes, its requests are cancelled, and the buffers are freed only
  * when the last of them has come back, since until then the kernel may
- * still write into them.  The descriptor's number is closed by the port;
- * requests already submitted hold the file itself, and uring_tap_stop()
- * submits whatever still names the number before it is closed.
+ * still write into them.  The tap_io has its own duplicate of the tap's
+ * descriptor, closed with it: requests name descriptors by number, and a
+ * number closed too early could be reused by the next port.
  *
  * Without io_uring (a kernel that lacks it, a sandbox that forbids it, or
  * --no-io-uring), uring_new() returns NULL and taps use read() and write().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "vswitch.h"
 
 #define RING_ENTRIES	1024
 #define RX_BUFS		32	/* reads posted per tap */
 #define TX_BUFS		256	/* writes in flight per tap */
-#define CQE_BATCH	64	/* completions handled per wakeup */
+#define CQE_BATCH	64	/* completions taken from the ring at a time */
+#define CQE_BUDGET	1024	/* ... and at most this many per wakeup */
 
 enum { OP_READ = 1, OP_WRITE, OP_CANCEL };
 
@@ -77,6 +80,8 @@ static void tap_io_free(void *arg)
 {
 	struct tap_io *io = arg;
 
+	if (io->fd >= 0)
+		close(io->fd);
 	free(io->rx);
 	free(io->tx);
 	free(io);
@@ -127,13 +132,15 @@ static void read_done(struct tap_io *io, unsigned int i, int res)
 	struct port *p = io->p;
 	char why[128];
 
-	if (!p || res == -ECANCELED)
+	if (!p)
 		return;
-	if (res > (int)io->buf_size)	/* the tap's MTU was raised under us */
+	if (res > (int)io->buf_size) {	/* the tap's MTU was raised under us */
+		p->c.rx_frames++;
+		p->c.rx_bytes += (uint64_t)res;
 		p->c.rx_oversize++;
-	else if (res > 0)
+	} else if (res > 0)
 		forward_frame(p->sw, p, io->rx + i * io->buf_size, (size_t)res);
-	else if (res != -EAGAIN && res != -EINTR) {
+	else if (res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
 		snprintf(why, sizeof(why), "the interface went away (read: %s)",
 			 res ? strerror(-res) : "end of file");
 		port_remove(p, why);
@@ -142,21 +149,29 @@ static void read_done(struct tap_io *io, unsigned int i, int res)
 		port_remove(p, "no room in the io_uring to read");
 }
 
+/* A frame left (or failed to): count it, and record it if captured. */
 static void write_done(struct tap_io *io, unsigned int i, int res)
 {
+	struct port *p = io->p;
+
 	io->tx_free[io->ntx_free++] = (uint16_t)i;
-	if (io->p && res < 0)
-		io->p->c.tx_error++;
+	if (!p)
+		return;
+	if (res < 0) {
+		p->c.tx_error++;
+		return;
+	}
+	p->c.tx_frames++;
+	p->c.tx_bytes += (uint64_t)res;
+	if (p->capture >= 0 &&
+	    !capture_frame(p->sw->cap, p->capture, io->tx + i * io->buf_size, (size_t)res))
+		p->c.capture_drop++;
 }
 
-static void uring_event(struct watch *w, uint32_t events)
+static void handle_cqes(struct io_uring_cqe **cqes, unsigned int n)
 {
-	struct uring *u = container_of(w, struct uring, watch);
-	struct io_uring_cqe *cqes[CQE_BATCH];
-	unsigned int n, i;
+	unsigned int i;
 
-	(void)events;
-	n = io_uring_peek_batch_cqe(&u->ring, cqes, CQE_BATCH);
 	for (i = 0; i < n; i++) {
 		struct io_slot *s = io_uring_cqe_get_data(cqes[i]);
 		int res = cqes[i]->res;
@@ -171,7 +186,25 @@ static void uring_event(struct watch *w, uint32_t events)
 			write_done(io, s->index, res);
 		tap_io_release(io);
 	}
-	io_uring_cq_advance(&u->ring, n);
+}
+
+static void uring_event(struct watch *w, uint32_t events)
+{
+	struct uring *u = container_of(w, struct uring, watch);
+	struct io_uring_cqe *cqes[CQE_BATCH];
+	unsigned int n;
+	int budget;
+
+	(void)events;
+	/* All that is there (a write's slot is free only once reaped), within
+	 * a budget so that other descriptors get their turn. */
+	for (budget = CQE_BUDGET; budget > 0; budget -= (int)n) {
+		n = io_uring_peek_batch_cqe(&u->ring, cqes, CQE_BATCH);
+		if (!n)
+			break;
+		handle_cqes(cqes, n);
+		io_uring_cq_advance(&u->ring, n);
+	}
 }
 
 struct uring *uring_new(struct vswitch *sw, char *err, size_t errlen)
@@ -219,15 +252,20 @@ void uring_free(struct uring *u)
 		uring_event(&u->watch, EPOLLIN);
 	}
 	loop_del(&u->sw->loop, &u->watch);
-	io_uring_queue_exit(&u->ring);	/* waits for, and drops, what is in flight */
+	io_uring_queue_exit(&u->ring);	/* what is still in flight is left (we are exiting) */
 	free(u);
 }
 
 void uring_submit(struct uring *u)
 {
-	/* (On failure, say EBUSY, the SQEs stay queued for the next try.) */
-	if (u && u->pending && io_uring_submit(&u->ring) >= 0)
-		u->pending = 0;
+	int r;
+
+	/* What the kernel did not take (EBUSY, say) stays queued for next time. */
+	if (u && u->pending) {
+		r = io_uring_submit(&u->ring);
+		if (r > 0)
+			u->pending = (unsigned int)r >= u->pending ? 0 : u->pending - (unsigned int)r;
+	}
 }
 
 /* Cancel everything IO has in flight; it is freed when all came back. */
@@ -237,7 +275,7 @@ static void uring_tap_stop_io(struct tap_io *io)
 	struct io_uring_sqe *sqe;
 
 	io->p = NULL;
-	/* SQEs still waiting name the descriptor by number: in they go now. */
+	/* What is still queued goes in first, for the cancel to find it. */
 	uring_submit(u);
 	if (!io->inflight) {
 		tap_io_release(io);
@@ -255,9 +293,11 @@ int uring_tap_start(struct uring *u, struct port *p)
 {
 	struct tap_io *io = calloc(1, sizeof(*io));
 	unsigned int i;
+	int r;
 
 	if (!io)
 		return -ENOMEM;
+	io->fd = -1;
 	io->u = u;
 	u->live++;
 	/* The largest frame the tap can give: its MTU, a header, a VLAN tag. */
@@ -270,7 +310,13 @@ int uring_tap_start(struct uring *u, struct port *p)
 		return -ENOMEM;
 	}
 	io->p = p;
-	io->fd = p->watch.fd;
+	io->fd = fcntl(p->watch.fd, F_DUPFD_CLOEXEC, 0);
+	if (io->fd < 0) {
+		r = -errno;
+		u->live--;
+		tap_io_free(io);
+		return r;
+	}
 	for (i = 0; i < RX_BUFS; i++)
 		io->rx_slot[i] = (struct io_slot){ io, (uint16_t)i, OP_READ };
 	for (i = 0; i < TX_BUFS; i++) {

@@ -96,7 +96,16 @@ guest_stop() {
 	done
 	if kill -0 "${guest_pid[$name]}" 2>/dev/null; then
 		guest_hung "$name" "still running 60s after poweroff"
-		kill -KILL "$(guest_lguest_pid "$name")" 2>/dev/null
+		kill -KILL $(guest_lguest_pid "$name") "${guest_pid[$name]}" 2>/dev/null
+		deadline=$((SECONDS + 10))
+		while kill -0 "${guest_pid[$name]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+			sleep 0.2
+		done
+		if kill -0 "${guest_pid[$name]}" 2>/dev/null; then
+			echo "# guest $name: lguest survives SIGKILL (stuck in the kernel?)" >&2
+			exec {guest_fd[$name]}>&-
+			return 124
+		fi
 	fi
 	wait "${guest_pid[$name]}"
 	rc=$?
