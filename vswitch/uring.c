@@ -4,8 +4,9 @@
  * A tap gives one frame per read() and takes one per write(), so a switch
  * that forwards small frames spends most of its time entering and leaving
  * the kernel: two system calls per frame, and an epoll_wait per batch.
- * Here each tap port instead keeps RX_BUFS reads posted in a ring that the
- * kernel completes as frames arrive, and a frame for a tap becomes a write
+ * Here each tap port instead keeps reads posted in a ring that the kernel
+ * completes as frames arrive (a few under light traffic, up to RX_BUFS
+ * under a flood: see adapt_and_repost()), and a frame for a tap becomes a write
  * queued in the same ring.  Once per turn of the event loop, uring_submit()
  * hands the kernel every write and every re-posted read at once; the writes
  * (a tap never makes a writer wait) and the reads that find a frame waiting
@@ -39,7 +40,8 @@
 #include "vswitch.h"
 
 #define RING_ENTRIES	1024
-#define RX_BUFS		32	/* reads posted per tap */
+#define RX_BUFS		32	/* reads posted per tap, at most */
+#define RX_START	4	/* ... at first */
 #define TX_BUFS		256	/* writes in flight per tap */
 #define CQE_BATCH	64	/* completions taken from the ring at a time */
 #define CQE_BUDGET	1024	/* ... and at most this many per wakeup */
@@ -62,8 +64,13 @@ struct tap_io {
 	size_t buf_size;
 	uint8_t *rx, *tx;	/* RX_BUFS and TX_BUFS buffers of buf_size */
 	struct io_slot rx_slot[RX_BUFS], tx_slot[TX_BUFS];
-	uint16_t tx_free[TX_BUFS];
-	unsigned int ntx_free;
+	uint16_t tx_free[TX_BUFS], rx_free[RX_BUFS];
+	unsigned int ntx_free, nrx_free;
+	unsigned int reads;	/* reads posted */
+	unsigned int target;	/* reads to keep posted, following the load */
+	unsigned int done;	/* frames read in this wakeup */
+	struct tap_io *next_touched;	/* in the wakeup's list, if touched */
+	bool touched;
 	bool released;		/* on its way to the loop's graveyard */
 };
 
@@ -74,6 +81,7 @@ struct uring {
 	unsigned int pending;	/* SQEs not yet submitted */
 	unsigned int live;	/* tap_io structs, with ports or still draining */
 	struct io_slot cancel_slot;
+	struct tap_io *touched;	/* taps whose reads came back in this wakeup */
 };
 
 static void tap_io_free(void *arg)
@@ -115,16 +123,41 @@ static struct io_uring_sqe *next_sqe(struct uring *u)
 	return sqe;
 }
 
-static bool post_read(struct tap_io *io, unsigned int i)
+/* Post reads until TARGET are posted; false if the ring had no room. */
+static bool post_reads(struct tap_io *io)
 {
-	struct io_uring_sqe *sqe = next_sqe(io->u);
+	while (io->reads < io->target && io->nrx_free) {
+		struct io_uring_sqe *sqe = next_sqe(io->u);
+		unsigned int i;
 
-	if (!sqe)
-		return false;
-	io_uring_prep_read(sqe, io->fd, io->rx + i * io->buf_size, (unsigned int)io->buf_size, 0);
-	io_uring_sqe_set_data(sqe, &io->rx_slot[i]);
-	io->inflight++;
+		if (!sqe)
+			return false;
+		i = io->rx_free[--io->nrx_free];
+		io_uring_prep_read(sqe, io->fd, io->rx + i * io->buf_size,
+				   (unsigned int)io->buf_size, 0);
+		io_uring_sqe_set_data(sqe, &io->rx_slot[i]);
+		io->inflight++;
+		io->reads++;
+	}
 	return true;
+}
+
+/*
+ * How many reads to keep posted.  Every posted read waits on the tap's
+ * poll queue, and a frame wakes them all; so under light traffic a few
+ * (one frame at a time costs little), under a flood many (a wakeup then
+ * takes up to RX_BUFS frames in one go).  A wakeup that used every read
+ * doubles them, one that used under a quarter halves them.
+ */
+static void adapt_and_repost(struct tap_io *io)
+{
+	if (io->done >= io->target && io->target < RX_BUFS)
+		io->target = io->target * 2 > RX_BUFS ? RX_BUFS : io->target * 2;
+	else if (io->done * 4 < io->target && io->target > 1)
+		io->target /= 2;
+	io->done = 0;
+	if (io->p && !post_reads(io))
+		port_remove(io->p, "no room in the io_uring to read");
 }
 
 static void read_done(struct tap_io *io, unsigned int i, int res)
@@ -132,21 +165,27 @@ static void read_done(struct tap_io *io, unsigned int i, int res)
 	struct port *p = io->p;
 	char why[128];
 
+	io->reads--;
+	io->rx_free[io->nrx_free++] = (uint16_t)i;
 	if (!p)
 		return;
+	if (!io->touched) {	/* its reads are posted again after the wakeup */
+		io->touched = true;
+		io->next_touched = io->u->touched;
+		io->u->touched = io;
+	}
 	if (res > (int)io->buf_size) {	/* the tap's MTU was raised under us */
 		p->c.rx_frames++;
 		p->c.rx_bytes += (uint64_t)res;
 		p->c.rx_oversize++;
-	} else if (res > 0)
+	} else if (res > 0) {
+		io->done++;
 		forward_frame(p->sw, p, io->rx + i * io->buf_size, (size_t)res);
-	else if (res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
+	} else if (res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
 		snprintf(why, sizeof(why), "the interface went away (read: %s)",
 			 res ? strerror(-res) : "end of file");
 		port_remove(p, why);
 	}
-	if (io->p && !post_read(io, i))
-		port_remove(p, "no room in the io_uring to read");
 }
 
 /* A frame left (or failed to): count it, and record it if captured. */
@@ -204,6 +243,14 @@ static void uring_event(struct watch *w, uint32_t events)
 			break;
 		handle_cqes(cqes, n);
 		io_uring_cq_advance(&u->ring, n);
+	}
+	/* (A touched tap_io is not freed before the loop's batch ends.) */
+	while (u->touched) {
+		struct tap_io *io = u->touched;
+
+		u->touched = io->next_touched;
+		io->touched = false;
+		adapt_and_repost(io);
 	}
 }
 
@@ -317,20 +364,23 @@ int uring_tap_start(struct uring *u, struct port *p)
 		tap_io_free(io);
 		return r;
 	}
-	for (i = 0; i < RX_BUFS; i++)
+	for (i = 0; i < RX_BUFS; i++) {
 		io->rx_slot[i] = (struct io_slot){ io, (uint16_t)i, OP_READ };
+		io->rx_free[i] = (uint16_t)(RX_BUFS - 1 - i);
+	}
+	io->nrx_free = RX_BUFS;
+	io->target = RX_START;
 	for (i = 0; i < TX_BUFS; i++) {
 		io->tx_slot[i] = (struct io_slot){ io, (uint16_t)i, OP_WRITE };
 		io->tx_free[i] = (uint16_t)(TX_BUFS - 1 - i);
 	}
 	io->ntx_free = TX_BUFS;
-	for (i = 0; i < RX_BUFS; i++)
-		if (!post_read(io, i)) {
-			/* Those posted come back cancelled and free io. */
-			io->p = NULL;
-			uring_tap_stop_io(io);
-			return -ENOSPC;
-		}
+	if (!post_reads(io)) {
+		/* Those posted come back cancelled and free io. */
+		io->p = NULL;
+		uring_tap_stop_io(io);
+		return -ENOSPC;
+	}
 	p->io = io;
 	uring_submit(u);
 	return 0;
