@@ -120,7 +120,7 @@ guest_hung() {
 	local name=$1 pid
 	pid=$(guest_lguest_pid "$name")
 	{
-		echo "# guest $name: $2; its console, last lines:"
+		echo "# guest $name: $2; its console ($(stat -c %s "$work/$name.out") bytes), last lines:"
 		tr -d '\r' < "$work/$name.out" | tail -40 | sed 's/^/#   /'
 		echo "# lab host's kernel log, last lines:"
 		dmesg | tail -20 | sed 's/^/#   /'
