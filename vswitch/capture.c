@@ -178,20 +178,20 @@ void capture_kick(struct capture *cap)
  */
 static struct rec *ring_reserve_wait(struct capture *cap, size_t len)
 {
-	struct rec *r;
-	size_t tail;
-	int waited;
-
+	size_t tail = atomic_load_explicit(&cap->tail, memory_order_acquire);
 	/* Found stuck before, and not moved since: don't wait again. */
-	tail = atomic_load_explicit(&cap->tail, memory_order_acquire);
-	if (cap->stuck_at == tail + 1 && !(r = ring_reserve(cap, len)))
-		return NULL;
+	int limit = cap->stuck_at == tail + 1 ? 0 : STUCK_MS, waited;
+	struct rec *r;
+
 	for (waited = 0; !(r = ring_reserve(cap, len)); waited++) {
-		if (waited == STUCK_MS) {
-			cap->stuck_at = atomic_load_explicit(&cap->tail, memory_order_acquire) + 1;
-			fprintf(stderr, PROGRAM ": capture: the writer has been stuck for %d ms "
-				"(a live view whose reader does not read?); going on without it\n",
-				STUCK_MS);
+		if (waited == limit) {
+			if (limit) {
+				cap->stuck_at = atomic_load_explicit(&cap->tail,
+								     memory_order_acquire) + 1;
+				fprintf(stderr, PROGRAM ": capture: the writer has been stuck for "
+					"%d ms (a live view whose reader does not read?); going on "
+					"without it\n", STUCK_MS);
+			}
 			return NULL;
 		}
 		kick(cap, true);
@@ -404,7 +404,7 @@ void capture_close(struct capture *cap, int slot)
 	if (!push_control(cap, REC_CLOSE, slot, NULL, 0))
 		return;
 	done = atomic_load_explicit(&cap->head, memory_order_relaxed);
-	for (i = 0; i < 2000; i++) {
+	for (i = 0; i < STUCK_MS; i++) {
 		if (atomic_load_explicit(&cap->tail, memory_order_acquire) - done < (size_t)1 << 62)
 			return;
 		usleep(1000);
@@ -614,8 +614,8 @@ static int writer_sleep(struct capture *cap, struct pollfd *pfd, nfds_t nfds,
 	atomic_store(&cap->state, how);
 	/* Pairs with kick(): either it sees us asleep, or we see its frames. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&cap->head, memory_order_acquire) !=
-	    atomic_load_explicit(&cap->tail, memory_order_relaxed) && how == WRITER_IDLE) {
+	if (how == WRITER_IDLE && atomic_load_explicit(&cap->head, memory_order_acquire) !=
+				   atomic_load_explicit(&cap->tail, memory_order_relaxed)) {
 		atomic_store(&cap->state, WRITER_AWAKE);
 		return 0;
 	}

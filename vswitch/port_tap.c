@@ -10,8 +10,9 @@
  *
  * A tap gives one frame per read(), so a wakeup reads up to VSW_BATCH of
  * them in a row; with io_uring (uring.c), reads and writes are instead
- * posted in a ring and the descriptor is watched only for errors.  If the interface is deleted under us, the descriptor
- * reports an error: that port goes down, and only that one.
+ * posted in a ring and the descriptor is watched only for errors.  If the
+ * interface is deleted under us, the descriptor reports an error: that port
+ * goes down, and only that one.
  */
 #include <errno.h>
 #include <fcntl.h>

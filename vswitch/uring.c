@@ -377,7 +377,6 @@ int uring_tap_start(struct uring *u, struct port *p)
 	io->ntx_free = TX_BUFS;
 	if (!post_reads(io)) {
 		/* Those posted come back cancelled and free io. */
-		io->p = NULL;
 		uring_tap_stop_io(io);
 		return -ENOSPC;
 	}
