@@ -346,6 +346,23 @@ static void usage(FILE *out)
 "                     0.2 ms, the queue stays full and the core is free)\n");
 }
 
+/* The counters at one moment: a measurement is the difference of two. */
+struct counts {
+	double t;
+	uint64_t offered, sent, received, bytes;
+};
+
+static struct counts take_counts(struct bench *b)
+{
+	return (struct counts){
+		.t = now(),
+		.offered = atomic_load(&b->offered),
+		.sent = atomic_load(&b->sent),
+		.received = atomic_load(&b->received),
+		.bytes = atomic_load(&b->received_bytes),
+	};
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -363,8 +380,7 @@ int main(int argc, char **argv)
 	};
 	struct bench *b = calloc(1, sizeof(*b));
 	pthread_t gen, rx;
-	uint64_t rx0, rx1, bytes0, bytes1, sent0, sent1, off0, off1;
-	double t0, t1;
+	struct counts c0, c1;
 	int opt, one = 1, ifindex;
 
 	if (!b)
@@ -429,17 +445,9 @@ int main(int argc, char **argv)
 		die("generator thread", strerror(errno));
 
 	sleep_for(b->warmup);
-	t0 = now();
-	rx0 = atomic_load(&b->received);
-	bytes0 = atomic_load(&b->received_bytes);
-	sent0 = atomic_load(&b->sent);
-	off0 = atomic_load(&b->offered);
+	c0 = take_counts(b);
 	sleep_for(b->seconds);
-	t1 = now();
-	rx1 = atomic_load(&b->received);
-	bytes1 = atomic_load(&b->received_bytes);
-	sent1 = atomic_load(&b->sent);
-	off1 = atomic_load(&b->offered);
+	c1 = take_counts(b);
 	atomic_store(&b->stop, true);
 	pthread_join(gen, NULL);
 	pthread_join(rx, NULL);
@@ -456,9 +464,12 @@ int main(int argc, char **argv)
 
 	printf("offered=%llu sent=%llu received=%llu bytes=%llu seconds=%.3f "
 	       "offered_fps=%.0f fps=%.0f gbps=%.4f\n",
-	       (unsigned long long)(off1 - off0), (unsigned long long)(sent1 - sent0),
-	       (unsigned long long)(rx1 - rx0), (unsigned long long)(bytes1 - bytes0), t1 - t0,
-	       (double)(off1 - off0) / (t1 - t0), (double)(rx1 - rx0) / (t1 - t0),
-	       (double)(bytes1 - bytes0) * 8 / (t1 - t0) / 1e9);
+	       (unsigned long long)(c1.offered - c0.offered),
+	       (unsigned long long)(c1.sent - c0.sent),
+	       (unsigned long long)(c1.received - c0.received),
+	       (unsigned long long)(c1.bytes - c0.bytes), c1.t - c0.t,
+	       (double)(c1.offered - c0.offered) / (c1.t - c0.t),
+	       (double)(c1.received - c0.received) / (c1.t - c0.t),
+	       (double)(c1.bytes - c0.bytes) * 8 / (c1.t - c0.t) / 1e9);
 	return 0;
 }
