@@ -12,8 +12,12 @@ KERNEL=/boot/vmlinuz-$(uname -r)
 TINY=/lguest/tests/lab
 work=$(mktemp -d)
 
+# (The module's base goes to the console: tests/vm/run names an address in
+# lg.ko with it when a test hangs.)
 lg_load() {
-	lsmod | grep -q '^lg ' || insmod "$LG_KO"
+	lsmod | grep -q '^lg ' && return
+	insmod "$LG_KO" || return
+	echo "lab: lg.ko loaded at $(awk '$1 == "lg" { print $6 }' /proc/modules)" > /dev/kmsg
 }
 
 # guest_initrd OUT: an initramfs whose /etc/rc.d/50-test is the script
