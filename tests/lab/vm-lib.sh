@@ -12,12 +12,19 @@ KERNEL=/boot/vmlinuz-$(uname -r)
 TINY=/lguest/tests/lab
 work=$(mktemp -d)
 
+# lab_log MESSAGE: a line in the lab host's kernel log, so on its console:
+# when a test hangs, tests/vm/run shows the console, and the last of these
+# says what the test was doing.
+lab_log() {
+	echo "lab: $*" > /dev/kmsg
+}
+
 # (The module's base goes to the console: tests/vm/run names an address in
 # lg.ko with it when a test hangs.)
 lg_load() {
 	lsmod | grep -q '^lg ' && return
 	insmod "$LG_KO" || return
-	echo "lab: lg.ko loaded at $(awk '$1 == "lg" { print $6 }' /proc/modules)" > /dev/kmsg
+	lab_log "lg.ko loaded at $(awk '$1 == "lg" { print $6 }' /proc/modules)"
 }
 
 # guest_initrd OUT: an initramfs whose /etc/rc.d/50-test is the script
@@ -58,6 +65,7 @@ guest_start() {
 	shift
 	mkfifo "$work/$name.in"
 	exec {fd}<>"$work/$name.in"
+	lab_log "guest $name: lguest $*"
 	timeout 600 "$LGUEST" "$@" <"$work/$name.in" >"$work/$name.out" 2>&1 &
 	guest_pid[$name]=$!
 	guest_fd[$name]=$fd
@@ -75,6 +83,7 @@ guest_run() {
 	# (A file counts the commands: guest_run is often called in $(...).)
 	n=$(($(cat "$work/$name.seq") + 1))
 	echo $n > "$work/$name.seq"
+	lab_log "guest $name, command $n: $cmd"
 	# Markers around the output, split in the typed line so that the shell's
 	# echo of it (wrapped, perhaps, at the console's width) never matches.
 	echo "echo \"@@\"\"start$n\"; $cmd; echo \"@@\"\"done$n:\$?\"" >&${guest_fd[$name]}
@@ -91,6 +100,7 @@ guest_run() {
 }
 guest_stop() {
 	local name=$1 rc
+	lab_log "guest $name: poweroff"
 	echo "poweroff -f" >&${guest_fd[$name]}
 	# lguest exits within seconds of poweroff; give it a minute, then say
 	# what the guest was doing and stop it.
