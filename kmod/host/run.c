@@ -103,6 +103,12 @@ void lg_inject_exception(struct lguest *lg, int vector, bool has_err, u32 err)
  * cannot turn on XSAVE (cpuid.c hides it, CR4 writes are checked), so FXSAVE
  * covers all of its state.  A guest that moved CPU flushes the TLB: its ASID's
  * entries elsewhere may be stale.
+ *
+ * Interrupts for the guest are chosen with the host's interrupts off: a timer
+ * or a sender that raised one a moment earlier on this CPU has nobody to kick
+ * out of the guest (we are not in it yet), so it must be seen now, not at the
+ * next host tick.  One raised from now on finds us in the guest, or its IPI
+ * waits for the VMRUN and makes the guest exit at once.
  */
 static void lg_enter_guest(struct lguest *lg)
 {
@@ -112,6 +118,7 @@ static void lg_enter_guest(struct lguest *lg)
 	kernel_fpu_begin();
 	asm volatile("fxrstor64 %0" : : "m"(lg->fpu));
 	local_irq_disable();
+	lg_inject_interrupts(lg);
 	cpu = smp_processor_id();
 	if (cpu != lg->last_cpu) {
 		ctl->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
@@ -376,7 +383,6 @@ int lg_run(struct lguest *lg, struct lguest_exit *exit)
 			return -EINTR;
 		cond_resched();
 
-		lg_inject_interrupts(lg);
 		lg_enter_guest(lg);
 		lg_count_exit(lg);
 
