@@ -167,6 +167,25 @@ static inline void lg_stgi(void)
 }
 
 /*
+ * QEMU's emulated SVM (7.2, as Debian 12 ships it; fixed upstream in 2025)
+ * marks a virtual interrupt pending at VMRUN without the lock that guards
+ * its CPU's interrupt requests.  A host timer interrupt raised by QEMU's
+ * other thread at that moment is lost: it stays in the host's local APIC,
+ * unannounced, and a host whose clock is its one-shot APIC timer stops
+ * keeping time.  Rewriting the task priority (CR8) makes QEMU look at the
+ * local APIC again and deliver what waits there.  On real processors it
+ * changes nothing, and we do it only after a VMRUN that asked for an
+ * interrupt window (V_IRQ), which is the racy case.
+ */
+static void lg_host_apic_recheck(void)
+{
+	unsigned long tpr;
+
+	asm volatile("mov %%cr8, %0" : "=r"(tpr));
+	asm volatile("mov %0, %%cr8" : : "r"(tpr) : "memory");
+}
+
+/*
  * Run the guest once, until its next #VMEXIT.  Called with interrupts and
  * preemption disabled and the guest's FPU state loaded.  GIF stays clear from
  * before VMRUN until after we have restored the host's state, so no interrupt
@@ -177,6 +196,7 @@ static inline void lg_stgi(void)
 void lg_svm_run(struct lguest *lg)
 {
 	struct lg_percpu *pc = this_cpu_ptr(&lg_percpu);
+	bool window = lg->vmcb->control.int_ctl & V_IRQ_MASK;
 	u64 efer, hsave;
 
 	rdmsrl(MSR_EFER, efer);
@@ -188,6 +208,8 @@ void lg_svm_run(struct lguest *lg)
 
 	lg_vmrun(&lg->regs, lg->vmcb_pa, page_to_phys(pc->host_vmcb));
 
+	if (window)
+		lg_host_apic_recheck();
 	wrmsrl(MSR_VM_HSAVE_PA, hsave);
 	/* #VMEXIT disables the host's hardware breakpoints. */
 	if (hw_breakpoint_active())

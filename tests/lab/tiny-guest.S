@@ -40,6 +40,14 @@
  *                     interrupt says a frame came, and sends that frame back
  *                     to SHARE + 16; prints each used_len; powers off
  *
+ * and one for the hypervisor's interrupt handling:
+ *
+ *   INTERRUPT_WINDOW  with interrupts disabled, arms its local APIC timer for
+ *                     the next moment and makes SPINS CPUID exits while that
+ *                     interrupt waits, each re-entry asking for an interrupt
+ *                     window; then enables interrupts, says whether the
+ *                     interrupt came, and powers off
+ *
  * SHARE is guest-physical 16 MiB, where tests/lab/dma-launcher --share=FILE
  * maps a file, so that an endpoint that maps the same file meets it there.
  *
@@ -59,6 +67,10 @@
 #define VECTOR		0x35
 #define IOAPIC		0xfec00000
 #define LAPIC		0xfee00000
+#define TIMER_VECTOR	0x40
+#ifndef SPINS
+#define SPINS		2000000
+#endif
 	.code64
 	.text
 	.globl	_start
@@ -256,6 +268,35 @@ refused:
 	lea	newline(%rip), %rsi
 	call	puts
 	jmp	poweroff
+#elif defined(INTERRUPT_WINDOW)
+	cli
+	mov	$TIMER_VECTOR, %eax
+	lea	timer_handler(%rip), %rdx
+	call	set_gate
+	lidt	idtr(%rip)
+	mov	$LAPIC, %esi
+	mov	$0x1ff, %eax
+	mov	%eax, 0xf0(%rsi)	/* the APIC on (spurious vector 0xff) */
+	mov	$TIMER_VECTOR, %eax
+	mov	%eax, 0x320(%rsi)	/* LVT timer: one-shot, our vector */
+	mov	$1, %eax
+	mov	%eax, 0x380(%rsi)	/* initial count: fire at once */
+	mov	$SPINS, %r12d
+1:	xor	%eax, %eax
+	cpuid
+	dec	%r12d
+	jnz	1b
+	lea	spun(%rip), %rsi
+	call	puts
+	sti
+	nop			/* the interrupt comes after STI's shadow */
+	cli
+	lea	no_timer(%rip), %rsi
+	cmpl	$0, irq_seen(%rip)
+	je	2f
+	lea	timer_came(%rip), %rsi
+2:	call	puts
+	jmp	poweroff
 #else /* POWEROFF */
 	lea	bye(%rip), %rsi
 	call	puts
@@ -291,16 +332,9 @@ send_tx:
  * stores to the IOAPIC go through a register: lg.ko decodes MOV r/m, r.
  */
 setup_irq:
-	lea	idt+VECTOR*16(%rip), %rdi
-	lea	irq_handler(%rip), %rax
-	mov	%ax, (%rdi)
-	movw	$0x10, 2(%rdi)		/* the launcher's 64-bit code segment */
-	movw	$0x8e00, 4(%rdi)	/* present, DPL 0, interrupt gate */
-	shr	$16, %rax
-	mov	%ax, 6(%rdi)
-	shr	$16, %rax
-	mov	%eax, 8(%rdi)
-	movl	$0, 12(%rdi)
+	mov	$VECTOR, %eax
+	lea	irq_handler(%rip), %rdx
+	call	set_gate
 	lidt	idtr(%rip)
 	mov	$IOAPIC, %edi
 	mov	$(0x10 + 2 * IRQ + 1), %eax	/* redirection entry, high half */
@@ -313,6 +347,22 @@ setup_irq:
 	mov	%eax, 0x10(%rdi)
 	ret
 
+/* IDT entry eax: an interrupt gate to rdx. */
+set_gate:
+	shl	$4, %eax
+	lea	idt(%rip), %rdi
+	add	%rax, %rdi
+	mov	%dx, (%rdi)
+	movw	$0x10, 2(%rdi)		/* the launcher's 64-bit code segment */
+	movw	$0x8e00, 4(%rdi)	/* present, DPL 0, interrupt gate */
+	shr	$16, %rdx
+	mov	%dx, 6(%rdi)
+	shr	$16, %rdx
+	mov	%edx, 8(%rdi)
+	movl	$0, 12(%rdi)
+	ret
+
+timer_handler:
 irq_handler:
 	push	%rax
 	push	%rsi
@@ -403,6 +453,11 @@ got_irq:
 	.asciz	"tiny guest: interrupt, received "
 echo_used_len:
 	.asciz	"tiny guest: echoed it, used_len "
+spun:	.asciz	"tiny guest: spun with interrupts off and the timer pending\n"
+timer_came:
+	.asciz	"tiny guest: then the timer interrupt came\n"
+no_timer:
+	.asciz	"tiny guest: then no timer interrupt came\n"
 newline:
 	.asciz	"\n"
 	.balign	8
