@@ -261,6 +261,19 @@ static u32 lg_reg_bits(const unsigned long *bits, unsigned int word)
 	return bits[word * 32 / BITS_PER_LONG] >> ((word * 32) % BITS_PER_LONG);
 }
 
+/*
+ * The task priority: the APIC's register, and CR8, which is its upper four
+ * bits.  The guest reads CR8 from the VMCB's V_TPR without an exit, so the
+ * two are kept the same whichever the guest writes.
+ */
+void lg_lapic_set_tpr(struct lguest *lg, u32 tpr)
+{
+	struct vmcb_control_area *ctl = &lg->vmcb->control;
+
+	lg->lapic.tpr = tpr & 0xff;
+	ctl->int_ctl = (ctl->int_ctl & ~V_TPR_MASK) | ((tpr >> 4) & V_TPR_MASK);
+}
+
 /* One APIC register, by its xAPIC offset; false for "no such register". */
 static bool lg_lapic_reg(struct lguest *lg, u32 reg, bool write, u64 *val)
 {
@@ -270,7 +283,7 @@ static bool lg_lapic_reg(struct lguest *lg, u32 reg, bool write, u64 *val)
 	if (write) {
 		switch (reg) {
 		case APIC_TASKPRI:
-			apic->tpr = v & 0xff;
+			lg_lapic_set_tpr(lg, v);
 			return true;
 		case APIC_EOI:
 			lg_eoi(lg);

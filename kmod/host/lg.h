@@ -251,6 +251,7 @@ void lg_lapic_mmio(struct lguest *lg, u64 offset, bool write, u32 *val);
 u64 lg_lapic_base(struct lguest *lg);
 bool lg_lapic_set_base(struct lguest *lg, u64 val);
 void lg_lapic_set_irq(struct lguest *lg, u8 vector);
+void lg_lapic_set_tpr(struct lguest *lg, u32 tpr);
 bool lg_lapic_has_pending(struct lguest *lg);
 void lg_inject_interrupts(struct lguest *lg);
 void lg_interrupt_window_open(struct lguest *lg);

@@ -187,6 +187,33 @@ static void lg_write_cr4(struct lguest *lg)
 	lg_skip_insn(lg, insn.len);
 }
 
+/*
+ * MOV to CR8 sets the task priority (lapic.c keeps the APIC's TPR and V_TPR
+ * in step).  We take the write rather than let the processor keep it in
+ * V_TPR: our APIC must see it, and QEMU 7.2's emulated SVM would abort on a
+ * guest's CR8 write while it waits for an interrupt window (svm.c).
+ */
+static void lg_write_cr8(struct lguest *lg)
+{
+	struct lg_insn insn;
+	u64 val;
+
+	if (lg_decode_at_rip(lg, &insn))
+		return;
+	if (insn.kind != LG_INSN_MOV_CR || insn.num != 8 || !insn.is_write) {
+		lg_kill(lg, "CR8 write by an instruction we do not know at RIP %#llx",
+			lg->vmcb->save.rip);
+		return;
+	}
+	val = lg_get_reg(lg, insn.reg);
+	if (val & ~0xfULL) {
+		lg_inject_exception(lg, X86_TRAP_GP, true, 0);
+		return;
+	}
+	lg_lapic_set_tpr(lg, val << 4);
+	lg_skip_insn(lg, insn.len);
+}
+
 /* DR0-3 are the host's: the guest gets a private, powerless copy. */
 static void lg_access_dr(struct lguest *lg)
 {
@@ -318,6 +345,9 @@ static int lg_handle_exit(struct lguest *lg, struct lguest_exit *exit)
 		return lg_hypercall(lg, exit);
 	case SVM_EXIT_WRITE_CR4:
 		lg_write_cr4(lg);
+		return 0;
+	case SVM_EXIT_WRITE_CR8:
+		lg_write_cr8(lg);
 		return 0;
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR3:
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR3:

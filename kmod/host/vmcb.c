@@ -120,7 +120,7 @@ void lg_vmcb_init(struct lguest *lg, const struct lguest_init *init)
 	struct vmcb_control_area *ctl = &lg->vmcb->control;
 	struct vmcb_save_area *save = &lg->vmcb->save;
 	static const int intercepts[] = {
-		INTERCEPT_CR4_WRITE,
+		INTERCEPT_CR4_WRITE, INTERCEPT_CR8_WRITE,
 		INTERCEPT_DR0_READ, INTERCEPT_DR1_READ, INTERCEPT_DR2_READ,
 		INTERCEPT_DR3_READ, INTERCEPT_DR0_WRITE, INTERCEPT_DR1_WRITE,
 		INTERCEPT_DR2_WRITE, INTERCEPT_DR3_WRITE,

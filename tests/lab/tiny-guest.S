@@ -43,10 +43,12 @@
  * and one for the hypervisor's interrupt handling:
  *
  *   INTERRUPT_WINDOW  with interrupts disabled, arms its local APIC timer for
- *                     the next moment and makes SPINS CPUID exits while that
- *                     interrupt waits, each re-entry asking for an interrupt
- *                     window; then enables interrupts, says whether the
- *                     interrupt came, and powers off
+ *                     the next moment and makes SPINS rounds of a CPUID and a
+ *                     CR8 write while that interrupt waits, each re-entry
+ *                     asking for an interrupt window; then sets the task
+ *                     priority (CR8) to 15 and enables interrupts: the
+ *                     interrupt must wait; then CR8 0: it must come.  Says
+ *                     what happened, powers off
  *
  * SHARE is guest-physical 16 MiB, where tests/lab/dma-launcher --share=FILE
  * maps a file, so that an endpoint that maps the same file meets it there.
@@ -69,7 +71,7 @@
 #define LAPIC		0xfee00000
 #define TIMER_VECTOR	0x40
 #ifndef SPINS
-#define SPINS		2000000
+#define SPINS		1000000
 #endif
 	.code64
 	.text
@@ -284,12 +286,30 @@ refused:
 	mov	$SPINS, %r12d
 1:	xor	%eax, %eax
 	cpuid
+	xor	%eax, %eax
+	mov	%rax, %cr8	/* the task priority, unchanged */
 	dec	%r12d
 	jnz	1b
 	lea	spun(%rip), %rsi
 	call	puts
+	mov	$15, %eax	/* now hold back every vector below 0xf0 */
+	mov	%rax, %cr8
+	mov	%cr8, %rax
+	lea	cr8_differs(%rip), %rsi
+	cmp	$15, %rax
+	jne	2f
 	sti
-	nop			/* the interrupt comes after STI's shadow */
+	nop			/* an interrupt comes after STI's shadow */
+	cli
+	lea	not_held(%rip), %rsi
+	cmpl	$0, irq_seen(%rip)
+	jne	2f
+	lea	held(%rip), %rsi
+	call	puts
+	xor	%eax, %eax
+	mov	%rax, %cr8
+	sti
+	nop
 	cli
 	lea	no_timer(%rip), %rsi
 	cmpl	$0, irq_seen(%rip)
@@ -454,6 +474,11 @@ got_irq:
 echo_used_len:
 	.asciz	"tiny guest: echoed it, used_len "
 spun:	.asciz	"tiny guest: spun with interrupts off and the timer pending\n"
+cr8_differs:
+	.asciz	"tiny guest: CR8 does not read back what was written\n"
+held:	.asciz	"tiny guest: with CR8 = 15 the timer interrupt waited\n"
+not_held:
+	.asciz	"tiny guest: the timer interrupt came through CR8 = 15\n"
 timer_came:
 	.asciz	"tiny guest: then the timer interrupt came\n"
 no_timer:
