@@ -16,7 +16,7 @@ work=$(mktemp -d)
 # when a test hangs, tests/vm/run shows the console, and the last of these
 # says what the test was doing.
 lab_log() {
-	echo "lab: $*" > /dev/kmsg
+	printf 'lab: %.900s\n' "$*" > /dev/kmsg	# (kmsg takes about 1000 bytes a line)
 }
 
 # (The module's base goes to the console: tests/vm/run names an address in
