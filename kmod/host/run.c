@@ -164,19 +164,30 @@ static int lg_decode_at_rip(struct lguest *lg, struct lg_insn *insn)
 	return 0;
 }
 
+/*
+ * The exit says "write to CR<cr>": the instruction at RIP must be a MOV to
+ * that register.  Its value goes in *val; false (the guest killed) if not.
+ */
+static bool lg_decode_cr_write(struct lguest *lg, int cr, struct lg_insn *insn, u64 *val)
+{
+	if (lg_decode_at_rip(lg, insn))
+		return false;
+	if (insn->kind != LG_INSN_MOV_CR || insn->num != cr || !insn->is_write) {
+		lg_kill(lg, "CR%d write by an instruction we do not know at RIP %#llx",
+			cr, lg->vmcb->save.rip);
+		return false;
+	}
+	*val = lg_get_reg(lg, insn->reg);
+	return true;
+}
+
 static void lg_write_cr4(struct lguest *lg)
 {
 	struct lg_insn insn;
 	u64 val;
 
-	if (lg_decode_at_rip(lg, &insn))
+	if (!lg_decode_cr_write(lg, 4, &insn, &val))
 		return;
-	if (insn.kind != LG_INSN_MOV_CR || insn.num != 4 || !insn.is_write) {
-		lg_kill(lg, "CR4 write by an instruction we do not know at RIP %#llx",
-			lg->vmcb->save.rip);
-		return;
-	}
-	val = lg_get_reg(lg, insn.reg);
 	if ((val & ~(u64)LG_CR4_ALLOWED) || !(val & X86_CR4_PAE)) {
 		lg_inject_exception(lg, X86_TRAP_GP, true, 0);
 		return;
@@ -198,14 +209,8 @@ static void lg_write_cr8(struct lguest *lg)
 	struct lg_insn insn;
 	u64 val;
 
-	if (lg_decode_at_rip(lg, &insn))
+	if (!lg_decode_cr_write(lg, 8, &insn, &val))
 		return;
-	if (insn.kind != LG_INSN_MOV_CR || insn.num != 8 || !insn.is_write) {
-		lg_kill(lg, "CR8 write by an instruction we do not know at RIP %#llx",
-			lg->vmcb->save.rip);
-		return;
-	}
-	val = lg_get_reg(lg, insn.reg);
 	if (val & ~0xfULL) {
 		lg_inject_exception(lg, X86_TRAP_GP, true, 0);
 		return;
