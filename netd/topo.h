@@ -33,10 +33,12 @@
 #define TOPO_MAX_SWITCHES	256
 #define TOPO_MAX_LINKS		1024
 #define TOPO_MAX_TESTS		1024
-#define TOPO_MAX_IFACES		8	/* per node: with disks, <= the launcher's 10 devices */
+#define TOPO_MAX_IFACES		8	/* per node */
+#define TOPO_MAX_DEVICES	10	/* per node, interfaces and disks: the launcher's */
 #define TOPO_MAX_ERRORS		20	/* reported; the rest are counted */
 #define TOPO_LAB_NAME_MAX	10	/* host names are LAB-xNNN: 15 characters */
-#define TOPO_NAME_MAX		31	/* nodes, switches, groups, links */
+#define TOPO_NAME_MAX		31	/* nodes, switches, groups */
+#define TOPO_LINK_NAME_MAX	63	/* "node:iface" or "sw1-sw2" of the longest names */
 #define TOPO_IFNAME_MAX		15	/* IFNAMSIZ - 1 */
 
 /* Where something is in the file: 1-based line and column. */
@@ -161,7 +163,7 @@ struct topo_end {
 };
 
 struct topo_link {
-	char name[TOPO_NAME_MAX + 1];	/* given, else "node:iface" of its first node end,
+	char name[TOPO_LINK_NAME_MAX + 1];	/* given, else "node:iface" of its first node end,
 					 * else "sw1-sw2" */
 	struct topo_pos pos;
 	struct topo_end ends[2];	/* at least one is a node or a switch */
