@@ -93,7 +93,7 @@ void devices_add(struct guest *g, const struct device_ops *ops, const char *arg)
 	struct device *dev;
 
 	if (g->num_devices == LGUEST_MAX_DEVICES)
-		die("--%s=%s: too many devices: a guest has at most %d (--block, --tunnet and --sharenet together)",
+		die("--%s=%s: too many devices: a guest has at most %d (--block, --tunnet, --sharenet and --channel together)",
 		    ops->option, arg, LGUEST_MAX_DEVICES);
 	dev = &g->devices[g->num_devices];
 	memset(dev, 0, sizeof(*dev));

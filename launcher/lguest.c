@@ -2,7 +2,7 @@
  * lguest.c: "Simple program to create new guests."
  *
  *	lguest [--verbose] [--initrd=FILE] [--block=FILE]
- *	       [--tunnet=IPADDR|bridge:NAME] [--sharenet=FILE]
+ *	       [--tunnet=IPADDR|bridge:NAME] [--sharenet=FILE] [--channel=PATH]
  *	       MEM KERNEL [kernel args...]
  *
  * The launcher is the guest's whole world outside lg.ko.  It maps MEM bytes
@@ -102,6 +102,9 @@ static void usage(FILE *out)
 		"      --tunnet=bridge:NAME  ... a tap added to the existing bridge NAME\n"
 		"      --sharenet=FILE    a network of every guest using FILE (created\n"
 		"                         if missing)\n"
+		"      --channel=PATH     a byte stream to the guest's /dev/lgchan0 (then\n"
+		"                         lgchan1...) from a unix socket listening at PATH\n"
+		"                         (one client at a time; the guest agent's way in)\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Device options can be repeated (%d devices at most); the guest finds its\n"
@@ -264,6 +267,7 @@ int main(int argc, char **argv)
 		{ "block", required_argument, NULL, 'b' },
 		{ "tunnet", required_argument, NULL, 't' },
 		{ "sharenet", required_argument, NULL, 's' },
+		{ "channel", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -292,6 +296,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			devices_add(&g, &sharenet_ops, optarg);
+			break;
+		case 'c':
+			devices_add(&g, &channel_ops, optarg);
 			break;
 		case 'h':
 			usage(stdout);

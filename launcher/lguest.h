@@ -14,6 +14,7 @@
  *   block.c    --block: a file or block device, served by I/O threads
  *   net.c      --sharenet and --tunnet: the guest's side of a network
  *   tap.c      the host's side of a --tunnet: a tap, its address, its bridge
+ *   channel.c  --channel: a byte stream between the guest and a unix socket
  */
 #ifndef LGUEST_LAUNCHER_H
 #define LGUEST_LAUNCHER_H
@@ -63,7 +64,7 @@ struct device;
  *   report   --verbose: what the device is (at start), what it did (at exit)
  */
 struct device_ops {
-	const char *option;	/* "block", "tunnet", "sharenet" */
+	const char *option;	/* "block", "tunnet", "sharenet", "channel" */
 	void (*open)(struct guest *g, struct device *dev);
 	void (*map)(struct guest *g, struct device *dev);
 	void (*connect)(struct guest *g, struct device *dev);
@@ -159,6 +160,9 @@ extern const struct device_ops block_ops;
 
 /* net.c */
 extern const struct device_ops sharenet_ops, tunnet_ops;
+
+/* channel.c */
+extern const struct device_ops channel_ops;
 
 /* tap.c: each returns 0 (tap_create: the tap's descriptor) or a negative errno */
 #define TAP_NAME_MAX 16		/* IFNAMSIZ */

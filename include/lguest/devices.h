@@ -7,7 +7,7 @@
  * stock kernel leaves it alone and the lguest_bus module can memremap() it
  * and check the magic.  Devices appear in the order of the launcher's
  * command line: the first --block is /dev/lgba, the first net device eth0
- * (if the guest has no other NIC).  Each one has an ISA interrupt line of its
+ * (if the guest has no other NIC), the first --channel /dev/lgchan0.  Each one has an ISA interrupt line of its
  * own (the MP table wires ISA IRQs 1..15 to the IOAPIC; 4 is the serial port).
  *
  * Network devices (--sharenet, --tunnet) are sharenet segments: a page of
@@ -27,6 +27,35 @@
  * the request (the send's used_len becomes nonzero), does the I/O while the
  * guest runs on, then writes the request's status and raises the irq.  So
  * many requests can be in flight at once.
+ *
+ * Channel devices (--channel) are a reliable, ordered byte stream each way
+ * between the guest and its launcher, whose other end is a unix socket on
+ * the host (the guest agent's way in: agent.h).  The device's page is a
+ * struct lguest_channel_page: three keys, and a few words the launcher and
+ * the guest share.
+ *   To the guest: the guest binds receive buffers at the key to_guest.
+ *	Section 0 of each is a struct lguest_channel_hdr; the launcher fills
+ *	the other sections with bytes from the socket, writes the header, then
+ *	used_len (header included), and raises the irq.  It fills the buffers
+ *	in ring order, and the guest empties them in the same order.  When it
+ *	finds no free buffer it sets want_kick and stops reading the socket;
+ *	a guest that frees a buffer and finds want_kick set clears it and sends
+ *	LGUEST_CHANNEL_KICK to the key control.  (Each side writes its word,
+ *	then reads the other's, with a full barrier between: one of them sees.)
+ *   To the host: the guest sends to the key to_host, which nobody binds:
+ *	section 0 is a struct lguest_channel_hdr, the rest the bytes.  The
+ *	launcher takes what fits in its buffer (bounded) and writes into
+ *	used_len how many of the bytes it took, header not counted: all, some,
+ *	or none.  Having taken fewer than offered, it bumps room once it has
+ *	room again, and raises the irq; a writer waits for room to change.
+ *   Resets: the launcher's client (the peer on the socket) went away, or
+ *	the guest sent LGUEST_CHANNEL_HANGUP (its reader closed the device).
+ *	Every byte in flight either way is dropped, gen is bumped and the irq
+ *	raised.  Every buffer and every send carries the gen it belongs to: the
+ *	launcher takes nothing (used_len 0) from a send of an older gen, and the
+ *	guest drops buffers of one; a guest whose reader has not yet seen the
+ *	new gen reports the reset first (read() fails once with ECONNRESET).
+ *	So a new client never sees a byte meant for, or sent by, the old one.
  */
 #ifndef _LGUEST_DEVICES_H
 #define _LGUEST_DEVICES_H
@@ -41,6 +70,7 @@
 enum lguest_device_type {
 	LGUEST_DEVICE_NET = 1,
 	LGUEST_DEVICE_BLOCK = 2,
+	LGUEST_DEVICE_CHANNEL = 3,
 };
 
 /* status, written by the guest's driver (the launcher may print it). */
@@ -115,6 +145,39 @@ struct lguest_block_req {
 	__u64 sector;		/* 512-byte units */
 	__u32 status;		/* the launcher writes it, then the irq */
 	__u32 reserved;
+};
+
+/*
+ * A channel's page (the device's memory).  The keys are the addresses of the
+ * first three words (what they hold does not matter); gen and room are the
+ * launcher's to write, want_kick both sides'.
+ */
+struct lguest_channel_page {
+	__u32 to_host;		/* key: the guest's bytes for the host */
+	__u32 to_guest;		/* key: the guest's receive buffers */
+	__u32 control;		/* key: a struct lguest_channel_control */
+	__u32 reserved;
+	__u32 gen;		/* the connection's generation, from 1 */
+	__u32 room;		/* bumped when a short send may be retried */
+	__u32 want_kick;	/* 1: the launcher waits for a free buffer */
+	__u32 reserved2;
+};
+
+/* Section 0 of every buffer either way: the generation it belongs to. */
+struct lguest_channel_hdr {
+	__u32 gen;
+	__u32 reserved;		/* 0 */
+};
+
+enum lguest_channel_op {
+	LGUEST_CHANNEL_KICK = 1,	/* receive buffers were freed */
+	LGUEST_CHANNEL_HANGUP = 2,	/* the guest's reader closed: end gen */
+};
+
+/* Section 0 of a send to the key control; used_len 8 when understood. */
+struct lguest_channel_control {
+	__u32 op;		/* enum lguest_channel_op */
+	__u32 gen;		/* HANGUP: the generation to end (if current) */
 };
 
 #endif /* _LGUEST_DEVICES_H */
