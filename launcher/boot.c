@@ -237,7 +237,49 @@ static void write_gdt(struct guest *g)
 	memcpy(g->mem + GDT_ADDR, gdt, sizeof(gdt));
 }
 
-void boot_load(struct guest *g, const char *kernel, const char *initrd,
+/*
+ * The initrds, at the top of memory the kernel says it can reach, one after
+ * another as one initrd (each starting 4-byte aligned, as the kernel's
+ * unpacker wants the next archive): lguest-netd gives a node a base image
+ * and a small archive of its own this way.
+ */
+static void load_initrds(struct guest *g, uint8_t *bp, const char *const *initrds,
+			 unsigned int n, uint64_t kernel_end)
+{
+	struct image rd[BOOT_INITRDS_MAX];
+	uint64_t max = g->mem_size, at, total = 0, off, end = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		read_image(initrds[i], "initrd", &rd[i]);
+		total = ((total + 3) & ~3ULL) + rd[i].size;
+		if (total > g->mem_size)
+			die("memory too small: initrd %s (%zu KiB) does not fit", initrds[i],
+			    rd[i].size >> 10);
+	}
+	if (!(get16(bp + HDR_XLOADFLAGS) & XLF_CAN_BE_LOADED_ABOVE_4G) &&
+	    get32(bp + HDR_INITRD_ADDR_MAX) &&
+	    max > (uint64_t)get32(bp + HDR_INITRD_ADDR_MAX) + 1)
+		max = (uint64_t)get32(bp + HDR_INITRD_ADDR_MAX) + 1;
+	at = (max - total) & ~0xfffULL;
+	if (total > max || at < kernel_end)
+		die("memory too small: the initrd%s (%llu KiB) do%s not fit above the kernel",
+		    n > 1 ? "s" : "", (unsigned long long)(total >> 10), n > 1 ? "" : "es");
+	for (unsigned int i = 0; i < n; i++) {
+		off = (end + 3) & ~3ULL;
+		memset(g->mem + at + end, 0, off - end);	/* the padding between */
+		place(g, at + off, rd[i].data, rd[i].size, "the initrd");
+		verbose(g, "initrd %s: %zu KiB at %#llx", initrds[i], rd[i].size >> 10,
+			(unsigned long long)(at + off));
+		end = off + rd[i].size;
+		free(rd[i].data);
+	}
+	put32(bp + HDR_RAMDISK_IMAGE, (uint32_t)at);
+	put32(bp + HDR_RAMDISK_SIZE, (uint32_t)total);
+	put32(bp + BP_EXT_RAMDISK_IMAGE, at >> 32);
+	put32(bp + BP_EXT_RAMDISK_SIZE, total >> 32);
+}
+
+void boot_load(struct guest *g, const char *kernel, const char *const *initrds, unsigned int n,
 	       const char *cmdline, struct boot_info *info)
 {
 	uint8_t *bp = g->mem + BOOT_PARAMS;
@@ -271,28 +313,8 @@ void boot_load(struct guest *g, const char *kernel, const char *initrd,
 	place(g, CMDLINE_ADDR, cmdline, cmdlen + 1, "the command line");
 	put32(bp + HDR_CMD_LINE_PTR, CMDLINE_ADDR);
 
-	if (initrd) {
-		struct image rd;
-		uint64_t max = g->mem_size, at;
-
-		read_image(initrd, "initrd", &rd);
-		if (!(get16(bp + HDR_XLOADFLAGS) & XLF_CAN_BE_LOADED_ABOVE_4G) &&
-		    get32(bp + HDR_INITRD_ADDR_MAX) &&
-		    max > (uint64_t)get32(bp + HDR_INITRD_ADDR_MAX) + 1)
-			max = (uint64_t)get32(bp + HDR_INITRD_ADDR_MAX) + 1;
-		at = (max - rd.size) & ~0xfffULL;
-		if (rd.size > max || at < kernel_end)
-			die("memory too small: initrd %s (%zu KiB) does not fit above the kernel",
-			    initrd, rd.size >> 10);
-		place(g, at, rd.data, rd.size, "the initrd");
-		put32(bp + HDR_RAMDISK_IMAGE, (uint32_t)at);
-		put32(bp + HDR_RAMDISK_SIZE, (uint32_t)rd.size);
-		put32(bp + BP_EXT_RAMDISK_IMAGE, at >> 32);
-		put32(bp + BP_EXT_RAMDISK_SIZE, (uint64_t)rd.size >> 32);
-		verbose(g, "initrd %s: %zu KiB at %#llx", initrd, rd.size >> 10,
-			(unsigned long long)at);
-		free(rd.data);
-	}
+	if (n)
+		load_initrds(g, bp, initrds, n, kernel_end);
 
 	add_e820(bp, 0, EBDA_START, E820_RAM);
 	add_e820(bp, EBDA_START, HIGH_MEM - EBDA_START, E820_RESERVED);

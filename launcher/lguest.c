@@ -93,7 +93,8 @@ static void usage(FILE *out)
 		"\n"
 		"  -v, --verbose          say what is loaded where, the devices, how the\n"
 		"                         guest ends and what the devices did\n"
-		"      --initrd=FILE      an initial RAM disk for the guest (without one,\n"
+		"      --initrd=FILE      an initial RAM disk for the guest; several are\n"
+		"                         loaded one after the other (without one,\n"
 		"                         lguest-initramfs makes one with the guest\n"
 		"                         drivers; --initrd=none: no initramfs at all)\n"
 		"      --block=FILE       a file or block device: /dev/lgba, then lgbb...\n"
@@ -273,7 +274,8 @@ int main(int argc, char **argv)
 	};
 	/* Static: device threads still use it while exit() runs. */
 	static struct guest g = { .fd = -1 };
-	const char *initrd = NULL;
+	const char *initrds[BOOT_INITRDS_MAX];
+	unsigned int ninitrds = 0;
 	struct boot_info boot;
 	struct lguest_init init;
 	char *cmdline;
@@ -286,7 +288,9 @@ int main(int argc, char **argv)
 			g.verbose = true;
 			break;
 		case 'i':
-			initrd = optarg;
+			if (ninitrds == BOOT_INITRDS_MAX)
+				die("--initrd=%s: at most %d initrds", optarg, BOOT_INITRDS_MAX);
+			initrds[ninitrds++] = optarg;
 			break;
 		case 'b':
 			devices_add(&g, &block_ops, optarg);
@@ -325,16 +329,18 @@ int main(int argc, char **argv)
 	serial_init(&g.uart, STDOUT_FILENO);
 
 	cmdline = join_cmdline(argc - optind - 2, argv + optind + 2);
-	if (!initrd) {
+	if (!ninitrds) {
 		char *made = initramfs_make(argv[optind + 1]);
+		const char *one[1] = { made };
 
-		boot_load(&g, argv[optind + 1], made, cmdline, &boot);
+		boot_load(&g, argv[optind + 1], one, made ? 1 : 0, cmdline, &boot);
 		if (made)
 			unlink(made);
 		free(made);
 	} else {
-		boot_load(&g, argv[optind + 1], strcmp(initrd, "none") ? initrd : NULL,
-			  cmdline, &boot);
+		bool none = ninitrds == 1 && !strcmp(initrds[0], "none");
+
+		boot_load(&g, argv[optind + 1], initrds, none ? 0 : ninitrds, cmdline, &boot);
 	}
 	verbose(&g, "%llu MiB, command line: %s",
 		(unsigned long long)(g.mem_size >> 20), cmdline);

@@ -117,7 +117,10 @@ _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void raise_irq(struct guest *g, unsigned int irq);
 
 /* boot.c */
-void boot_load(struct guest *g, const char *kernel, const char *initrd,
+#define BOOT_INITRDS_MAX 8
+/* INITRDS (N of them) go one after another, each 4-byte aligned: the kernel
+ * unpacks each archive over the ones before. */
+void boot_load(struct guest *g, const char *kernel, const char *const *initrds, unsigned int n,
 	       const char *cmdline, struct boot_info *info);
 
 /* mptable.c */
