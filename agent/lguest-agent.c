@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "probe.h"
 
 #define DEFAULT_DEVICE	"/dev/lgchan0"
 #define HANGUP_GRACE_MS	1000	/* for an ERROR to leave before we hang up */
@@ -394,8 +395,11 @@ static void usage(FILE *out)
 		"  -v, --verbose  log each command and each reset on stderr\n"
 		"  -h, --help     this help\n"
 		"\n"
-		"It runs until SIGTERM, SIGINT or SIGHUP, which kill every command it runs.\n",
-		program, DEFAULT_DEVICE);
+		"It runs until SIGTERM, SIGINT or SIGHUP, which kill every command it runs.\n"
+		"\n"
+		"%s probe udp-recv|udp-send|tcp-connect|tcp-listen ARGS...: the network tools\n"
+		"of lguest-net's tests (agent/probe.c says what each does).\n",
+		program, DEFAULT_DEVICE, program);
 }
 
 int main(int argc, char **argv)
@@ -408,6 +412,8 @@ int main(int argc, char **argv)
 	static struct agent a;	/* sessions and all: too big for a stack */
 	int c;
 
+	if (argc > 1 && !strcmp(argv[1], "probe"))	/* a lab test's tool (probe.c) */
+		return probe_main(argc - 2, argv + 2);
 	while ((c = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (c) {
 		case 'v':
