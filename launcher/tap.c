@@ -26,7 +26,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <linux/if_tun.h>
@@ -34,35 +33,14 @@
 #include <linux/rtnetlink.h>
 
 #include "lguest.h"
-
-#define TUN_PATH "/dev/net/tun"
-
-/*
- * /dev/net/tun, made if it is missing.  A system whose /dev was not given
- * kmod's "static nodes" at boot (a bare initramfs, a lab VM) has no node
- * until the tun module is loaded, and the module is only loaded when the
- * node is opened; so we make the node (character device 10:200, as the
- * kernel names it) and open it, and the kernel loads the module then.
- */
-static int open_tun(void)
-{
-	int fd = open(TUN_PATH, O_RDWR | O_CLOEXEC);
-
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	if (mkdir("/dev/net", 0755) < 0 && errno != EEXIST)
-		return -1;
-	if (mknod(TUN_PATH, S_IFCHR | 0666, makedev(10, 200)) < 0 && errno != EEXIST)
-		return -1;
-	return open(TUN_PATH, O_RDWR | O_CLOEXEC);
-}
+#include "tun.h"
 
 int tap_create(char name[TAP_NAME_MAX])
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	int fd, err;
 
-	fd = open_tun();
+	fd = tun_open(O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	strncpy(ifr.ifr_name, "lguest%d", sizeof(ifr.ifr_name) - 1);

@@ -413,6 +413,7 @@ static void base_args(struct lab *lab, const char *kernel, struct args *a)
 	arg(a, kernel, true);
 	arg(a, "--net-tools", true);
 	arg(a, "--agent", true);
+	arg(a, "--no-compress", true);
 	for (unsigned int i = 0; i < t->nnodes; i++) {
 		if (strcmp(t->nodes[i].kernel, kernel))
 			continue;
@@ -454,7 +455,7 @@ static int base_start(struct lab *lab, struct base *b, char *err, size_t errlen)
 	int log;
 
 	base_args(lab, b->kernel, &a);
-	snprintf(b->path, sizeof(b->path), "%s/base-%016llx.gz", IMAGE_CACHE,
+	snprintf(b->path, sizeof(b->path), "%s/base-%016llx.cpio", IMAGE_CACHE,
 		 (unsigned long long)a.hash);
 	bprintf(b->log, sizeof(b->log), "%s/image/base-%016llx.log", lab->plan->run,
 		 (unsigned long long)a.hash);
@@ -523,6 +524,7 @@ int image_prepare(struct lab *lab, char *err, size_t errlen)
 			continue;
 		lab->bases[k].kernel = t->nodes[i].kernel;
 		lab->nbases++;
+		kernel_prepare(lab, &lab->bases[k]);
 		if (base_start(lab, &lab->bases[k], err, errlen) < 0)
 			return -1;
 	}
@@ -539,7 +541,7 @@ int image_bases_done(struct lab *lab, char *err, size_t errlen)
 			snprintf(err, errlen, "%s", lab->bases[k].why);
 			return -1;
 		}
-		if (lab->bases[k].state != BASE_READY)
+		if (lab->bases[k].state != BASE_READY || lab->bases[k].kstate != BASE_READY)
 			done = 0;
 	}
 	return done;
@@ -555,12 +557,16 @@ const char *image_base_of(const struct lab *lab, const struct topo_node *n)
 
 void image_stop(struct lab *lab)
 {
-	for (unsigned int k = 0; k < lab->nbases; k++)
-		if (lab->bases[k].state == BASE_BUILDING) {
-			lab->bases[k].proc.on_exit = NULL;
-			proc_signal(&lab->bases[k].proc, SIGKILL);
-			proc_forget(&lab->d->loop, &lab->bases[k].proc);
-		}
+	for (unsigned int k = 0; k < lab->nbases; k++) {
+		struct proc *jobs[] = { &lab->bases[k].proc, &lab->bases[k].kproc };
+
+		for (size_t j = 0; j < 2; j++)
+			if (jobs[j]->running) {
+				jobs[j]->on_exit = NULL;
+				proc_signal(jobs[j], SIGKILL);
+				proc_forget(&lab->d->loop, jobs[j]);
+			}
+	}
 	free(lab->bases);
 	lab->bases = NULL;
 	lab->nbases = 0;

@@ -274,8 +274,8 @@ static void ping_judge(struct labtest *lt)
 		sscanf(stats, "%u packets transmitted, %u packets received", &sent, &got);
 	}
 	ok = (got > 0) == lt->t->expect_ok;
-	check_done(lt, ok, "%u/%u replies%s%.60s", got, sent, rtt ? ", " : "",
-		   rtt ? rtt : "");
+	check_done(lt, ok, "%u/%u replies%s%.*s", got, sent, rtt ? ", " : "",
+		   rtt ? (int)strcspn(rtt, "\n") : 0, rtt ? rtt : "");
 }
 
 static void route_start(struct labtest *lt)

@@ -23,6 +23,7 @@
  *   host.c     the host changes, each journaled first
  *   undo.c     undoing a journal, entry by entry
  *   image.c    the guests' initramfs images
+ *   kernel.c   the guests' kernels, out of their bzImages once
  *   sw.c       the switch processes and their control sockets
  *   node.c     a node: its launcher, console, agent and readiness
  *   agent.c    the agent protocol, as the daemon speaks it
@@ -291,17 +292,22 @@ int undo_journal(struct netd *d, const char *run, char *err, size_t errlen);
 enum base_state { BASE_BUILDING, BASE_READY, BASE_FAILED };
 struct base {
 	struct lab *lab;
-	const char *kernel;
-	char path[4096];
+	const char *kernel;	/* as the topology names it */
+	char path[4096];	/* the base image */
 	char log[4096];
 	enum base_state state;
 	char why[ERR_MAX];
 	struct proc proc;
+	char elf[4096];		/* the kernel out of its bzImage (kernel.c), or "" */
+	enum base_state kstate;
+	struct proc kproc;
 };
 int image_prepare(struct lab *lab, char *err, size_t errlen);
 int image_bases_done(struct lab *lab, char *err, size_t errlen);
 const char *image_base_of(const struct lab *lab, const struct topo_node *n);
 void image_stop(struct lab *lab);
+void kernel_prepare(struct lab *lab, struct base *b);	/* kernel.c */
+const char *kernel_of(const struct lab *lab, const struct topo_node *n);
 int image_node(struct lab *lab, struct node *n, char *err, size_t errlen);
 
 #endif

@@ -43,6 +43,7 @@
 #include <linux/veth.h>
 
 #include "netlink.h"
+#include "tun.h"
 
 #define NL_REQUEST_MAX	2048	/* our largest request: a name, a 255-byte alias, headers */
 #define NL_DUMP_TRIES	5	/* a dump the kernel says changed under it is asked again */
@@ -364,7 +365,7 @@ int nl_tap_create(struct nl *nl, const char *name, char *err, size_t errlen)
 
 	if (error)
 		return error;
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	fd = tun_open(O_CLOEXEC);	/* makes the node where there is none */
 	if (fd < 0)
 		return nlsock_error(-errno, err, errlen, "tap %s: /dev/net/tun: %s", name,
 				    strerror(errno));

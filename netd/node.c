@@ -296,6 +296,13 @@ static void launcher_ended(struct proc *p)
 		n->probe = NULL;
 	}
 	proc_describe(p->status, how, sizeof(how));
+	if (n->lab->state == LAB_STOPPING || n->lab->state == LAB_FAILED) {
+		/* asked to: going down */
+		snprintf(n->why, sizeof(n->why), "stopped (%s)", how);
+		lab_event(n->lab, "node %s stopped", n->t->name);
+		node_set(n, NODE_DEAD);
+		return;
+	}
 	if (n->last_error[0])
 		node_fail(n, NODE_DEAD, "its launcher ended (%s): %s", how, n->last_error);
 	else
@@ -327,7 +334,7 @@ static char **launcher_argv(struct node *n)
 #define ADD(...) do { if (ok && asprintf(&v[k++], __VA_ARGS__) < 0) { v[--k] = NULL; ok = false; } } while (0)
 	ADD("%s", n->lab->d->prog.lguest);
 	ADD("%llum", (unsigned long long)(t->memory >> 20));
-	ADD("%s", t->kernel);
+	ADD("%s", kernel_of(n->lab, t));
 	ADD("--initrd=%s", image_base_of(n->lab, t));
 	ADD("--initrd=%s", n->initrd);
 	for (unsigned int i = 0; i < t->nifaces; i++)
@@ -335,6 +342,7 @@ static char **launcher_argv(struct node *n)
 	ADD("--channel=%s", n->pn->chan);
 	for (unsigned int i = 0; i < t->ndisks; i++)
 		ADD("--block=%s", t->disks[i]);
+	ADD("quiet");		/* each console byte is an exit: boot messages cost seconds */
 	if (t->cmdline)
 		ADD("%s", t->cmdline);
 #undef ADD

@@ -35,7 +35,10 @@ static void sw_ended(struct proc *p)
 	snprintf(s->why, sizeof(s->why), "its lguest-vswitch ended (%s)",
 		 proc_describe(p->status, how, sizeof(how)));
 	s->ready = false;
-	lab_event(s->lab, "switch %s: %s", s->ps->name, s->why);
+	if (s->lab->state == LAB_STOPPING || s->lab->state == LAB_FAILED)
+		lab_event(s->lab, "switch %s stopped", s->ps->name);
+	else
+		lab_event(s->lab, "switch %s: %s", s->ps->name, s->why);
 	lab_poke(s->lab);
 }
 
