@@ -65,12 +65,9 @@ static void usage(FILE *out)
 "  -v, --verbose            say when ports come and go\n"
 "  -h, --help               this help\n"
 "\n"
-"Control commands (ctl SOCKET ...; add --json for JSON):\n"
-"  show ports | show counters | show fdb\n"
-"  port add SPEC | port del NAME\n"
-"  capture start PORT FILE [size=SIZE] [count=N] | capture stop PORT\n"
-"  impair PORT in|out [delay=T] [jitter=T] [loss=P%%] [rate=R] [dup=P%%]\n"
-"  stop\n"
+"Control commands (ctl SOCKET ...; add --json for JSON):\n");
+	control_usage(out);
+	fprintf(out,
 "\n"
 "Signals: SIGTERM and SIGINT stop cleanly, SIGHUP reopens capture files.\n"
 "See lguest-vswitch(8).\n");

@@ -20,7 +20,8 @@
  *   forward.c   one frame's trip: checks, learning, the decision, delivery
  *   impair.c    delay, jitter, loss, rate and duplication, per port and direction
  *   capture.c   pcap files, written by their own thread
- *   control.c   the control socket: commands at run time
+ *   control.c   the control socket: its commands, in a table
+ *   show.c      what "show" answers, as text or JSON (jansson)
  *   ctl.c       the client: lguest-vswitch ctl SOCKET COMMAND...
  */
 #ifndef LGUEST_VSWITCH_H
@@ -29,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -323,6 +325,13 @@ void impair_run(struct vswitch *sw);
 /* control.c */
 struct control *control_open(struct vswitch *sw, const char *path, char *err, size_t errlen);
 void control_close(struct control *ctl);
+/* The commands, one a line, for --help. */
+void control_usage(FILE *out);
+
+/* show.c: "show WHAT [--json]" into OUT; 0, or -ENOMEM. */
+int show_ports(struct vswitch *sw, FILE *out, bool json);
+int show_counters(struct vswitch *sw, FILE *out, bool json);
+int show_fdb(struct vswitch *sw, FILE *out, bool json);
 
 /* ctl.c */
 int ctl_main(int argc, char **argv);

@@ -1,0 +1,206 @@
+/*
+ * show.c: what the control command "show" answers, as text or JSON.
+ *
+ * Text is for people: one header line, then one line per port (per MAC,
+ * per capture).  JSON is for programs (tests, lguest-netd): one document,
+ * built with jansson and dumped by json_dumps, so that names and paths holding
+ * quotes, backslashes or control characters come out as valid JSON.  Its
+ * field names are an interface, kept as they are and only added to:
+ *
+ *   show ports, show counters (the same document):
+ *     {"hub": BOOL,
+ *      "ports": [{"name", "kind", "where", "vlan", "mtu", "capture": FILE or "",
+ *                 "impair_in", "impair_out",
+ *                 and every counter: "rx_frames", ..., "impair_qdrop"}]}
+ *   show fdb:      {"ageing": SECONDS, "entries": [{"vlan", "mac", "port", "age"}]}
+ *
+ * Counters are unsigned 64-bit; JSON carries them as jansson's json_int_t
+ * (signed 64-bit), which they fit for some centuries of traffic.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "vswitch.h"
+
+#define COUNTERS(X) X(rx_frames) X(rx_bytes) X(tx_frames) X(tx_bytes) X(rx_runt) \
+	X(rx_oversize) X(rx_garbage) X(rx_vlan_drop) X(tx_queue_drop) X(tx_oversize) \
+	X(tx_error) X(capture_drop) X(impair_loss) X(impair_dup) X(impair_qdrop)
+
+/* Dump ROOT (taking it) to OUT, one document and a newline. */
+static int dump(json_t *root, FILE *out)
+{
+	char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) : NULL;
+
+	json_decref(root);
+	if (!text)
+		return -ENOMEM;
+	fprintf(out, "%s\n", text);
+	free(text);
+	return 0;
+}
+
+/*
+ * Add VALUE to the array A, or as KEY to the object O; false if A, O or
+ * VALUE is missing (no memory).  Either way VALUE is theirs: jansson's _new
+ * calls take the reference even when they fail, so nothing leaks.
+ */
+static bool append(json_t *a, json_t *value)
+{
+	return !json_array_append_new(a, value);
+}
+
+static bool set(json_t *o, const char *key, json_t *value)
+{
+	return !json_object_set_new(o, key, value);
+}
+
+static json_t *port_json(struct vswitch *sw, const struct port *p)
+{
+	char vlan[256], imp_in[160], imp_out[160];
+	json_t *o = json_object();
+	bool ok;
+
+	vlan_format(&p->conf.vlan, vlan, sizeof(vlan));
+	impair_format(&p->imp[IMPAIR_IN].conf, imp_in, sizeof(imp_in));
+	impair_format(&p->imp[IMPAIR_OUT].conf, imp_out, sizeof(imp_out));
+	ok = set(o, "name", json_string(p->conf.name)) &&
+	     set(o, "kind", json_string(port_kind_name(p->conf.kind))) &&
+	     set(o, "where", json_string(p->conf.arg)) &&
+	     set(o, "vlan", json_string(vlan)) &&
+	     set(o, "mtu", json_integer(p->conf.mtu)) &&
+	     set(o, "capture", json_string(p->capture >= 0 ?
+					   capture_file(sw->cap, p->capture) : "")) &&
+	     set(o, "impair_in", json_string(imp_in)) &&
+	     set(o, "impair_out", json_string(imp_out));
+#define JSON_COUNTER(name) ok = ok && set(o, #name, json_integer((json_int_t)p->c.name));
+	COUNTERS(JSON_COUNTER)
+	if (!ok)
+		return json_decref(o), NULL;
+	return o;
+}
+
+static int ports_json(struct vswitch *sw, FILE *out)
+{
+	json_t *root = json_object(), *ports = NULL;
+	bool ok = set(root, "hub", json_boolean(sw->hub)) &&
+		  set(root, "ports", ports = json_array());
+	int i;
+
+	for (i = 0; ok && i < VSW_MAX_PORTS; i++)
+		if (sw->ports[i])
+			ok = append(ports, port_json(sw, sw->ports[i]));
+	if (!ok)
+		return json_decref(root), -ENOMEM;
+	return dump(root, out);
+}
+
+int show_ports(struct vswitch *sw, FILE *out, bool json)
+{
+	char vlan[256], imp_in[160], imp_out[160], imp[340];
+	int i;
+
+	if (json)
+		return ports_json(sw, out);
+	fprintf(out, "%-16s %-13s %-28s %-16s %5s %-20s %s\n", "PORT", "KIND", "WHERE",
+		"VLAN", "MTU", "CAPTURE", "IMPAIRMENTS");
+	for (i = 0; i < VSW_MAX_PORTS; i++) {
+		struct port *p = sw->ports[i];
+
+		if (!p)
+			continue;
+		impair_format(&p->imp[IMPAIR_IN].conf, imp_in, sizeof(imp_in));
+		impair_format(&p->imp[IMPAIR_OUT].conf, imp_out, sizeof(imp_out));
+		snprintf(imp, sizeof(imp), "%s%s%s%s%s", imp_in[0] ? "in:" : "", imp_in,
+			 imp_in[0] && imp_out[0] ? " " : "", imp_out[0] ? "out:" : "", imp_out);
+		vlan_format(&p->conf.vlan, vlan, sizeof(vlan));
+		fprintf(out, "%-16s %-13s %-28s %-16s %5u %-20s %s\n", p->conf.name,
+			port_kind_name(p->conf.kind), p->conf.arg, vlan, p->conf.mtu,
+			p->capture >= 0 ? capture_file(sw->cap, p->capture) : "-",
+			imp[0] ? imp : "-");
+	}
+	return 0;
+}
+
+int show_counters(struct vswitch *sw, FILE *out, bool json)
+{
+	int i;
+
+	if (json)
+		return ports_json(sw, out);
+	fprintf(out, "%-16s %10s %12s %10s %12s %6s %8s %8s %6s %8s %8s %8s %8s %8s %8s %8s\n",
+		"PORT", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "RUNT", "OVERSIZE",
+		"GARBAGE", "VLAN", "QDROP", "TX_BIG", "TX_ERR", "CAPDROP", "LOST", "DUPED",
+		"IMPQDROP");
+	for (i = 0; i < VSW_MAX_PORTS; i++) {
+		struct port *p = sw->ports[i];
+
+		if (!p || p->conf.kind == PORT_STREAM_LISTEN)
+			continue;
+		fprintf(out, "%-16s %10" PRIu64 " %12" PRIu64 " %10" PRIu64 " %12" PRIu64
+			" %6" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %8" PRIu64
+			" %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
+			" %8" PRIu64 "\n", p->conf.name,
+			p->c.rx_frames, p->c.rx_bytes, p->c.tx_frames, p->c.tx_bytes,
+			p->c.rx_runt, p->c.rx_oversize, p->c.rx_garbage, p->c.rx_vlan_drop,
+			p->c.tx_queue_drop, p->c.tx_oversize, p->c.tx_error, p->c.capture_drop,
+			p->c.impair_loss, p->c.impair_dup, p->c.impair_qdrop);
+	}
+	return 0;
+}
+
+struct fdb_show {
+	struct vswitch *sw;
+	FILE *out;
+	json_t *entries;	/* NULL: text */
+	bool ok;
+};
+
+static void fdb_entry(const struct fdb_entry *e, uint64_t age_ns, void *arg)
+{
+	struct fdb_show *s = arg;
+	struct port *p = s->sw->ports[e->port];
+	char mac[18];
+	json_t *o;
+
+	if (!p)
+		return;
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1],
+		 e->mac[2], e->mac[3], e->mac[4], e->mac[5]);
+	if (!s->entries) {
+		fprintf(s->out, "%4u  %s  %-16s %8.1f\n", e->vid, mac, p->conf.name,
+			(double)age_ns / 1e9);
+		return;
+	}
+	if (!s->ok)
+		return;
+	o = json_object();
+	s->ok = set(o, "vlan", json_integer(e->vid)) && set(o, "mac", json_string(mac)) &&
+		set(o, "port", json_string(p->conf.name)) &&
+		set(o, "age", json_real((double)(age_ns / 1000000) / 1e3));
+	s->ok = s->ok ? append(s->entries, o) : (json_decref(o), false);
+}
+
+int show_fdb(struct vswitch *sw, FILE *out, bool json)
+{
+	struct fdb_show s = { sw, out, NULL, true };
+	json_t *root;
+
+	if (!json) {
+		fprintf(out, "VLAN  MAC                PORT             AGE(s)\n");
+		fdb_each(&sw->fdb, sw->loop.now_ns, fdb_entry, &s);
+		return 0;
+	}
+	root = json_object();
+	s.ok = set(root, "ageing", json_integer((json_int_t)(sw->fdb.ageing_ns / 1000000000u))) &&
+	       set(root, "entries", s.entries = json_array());
+	if (s.ok)
+		fdb_each(&sw->fdb, sw->loop.now_ns, fdb_entry, &s);
+	if (!s.ok)
+		return json_decref(root), -ENOMEM;
+	return dump(root, out);
+}
