@@ -11,6 +11,9 @@
  * help; "help" lists them, and so does --help.  A wrong command gets its
  * usage back; an error names the port or word that was wrong.
  *
+ * PORT in a command is a port's name; "--switch" instead of a PORT means
+ * the switch-wide captures (no port's name starts with '-', see port.c).
+ *
  * Control connections are handled in the same loop as the ports, without
  * blocking: a client that does not read its answer only keeps its own
  * connection open.  This is not the fast path: it may allocate.
@@ -30,6 +33,7 @@
 
 #define CTL_LINE_MAX 8192
 #define CTL_WORDS 16
+#define SWITCH_WORD "--switch"
 
 struct control {
 	struct watch watch;
@@ -113,6 +117,12 @@ static void cmd_show_fdb(struct request *r, int argc, char **argv)
 	show_result(r, show_fdb(r->sw, r->out, r->json));
 }
 
+static void cmd_show_captures(struct request *r, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	show_result(r, show_captures(r->sw, r->out, r->json));
+}
+
 static void cmd_port_add(struct request *r, int argc, char **argv)
 {
 	struct port_conf conf;
@@ -129,6 +139,17 @@ static void cmd_port_del(struct request *r, int argc, char **argv)
 	(void)argc;
 	if (p)
 		port_remove(p, NULL);
+}
+
+/* Where a capture command records: a port's wire, or the switch's input. */
+static struct capture_point *find_point(struct request *r, const char *name)
+{
+	struct port *p;
+
+	if (!strcmp(name, SWITCH_WORD))
+		return &r->sw->ingress;
+	p = find_wire(r, name, "capture its connections, or give it capture=");
+	return p ? &p->capture : NULL;
 }
 
 /* size=SIZE and count=N; false having said why not. */
@@ -158,26 +179,28 @@ static bool rotation(struct request *r, int argc, char **argv, uint64_t *size,
 
 static void cmd_capture_start(struct request *r, int argc, char **argv)
 {
+	struct capture_point *pt;
 	unsigned int count;
 	uint64_t size;
-	struct port *p;
 
 	if (!rotation(r, argc - 2, argv + 2, &size, &count))
 		return;
-	p = find_wire(r, argv[0], "capture its connections, or give it capture=");
-	if (p)
-		port_start_capture(p, argv[1], size, count, r->err, sizeof(r->err));
+	pt = find_point(r, argv[0]);
+	if (pt)
+		capture_open(r->sw->cap, pt, argv[1], size, count, r->err, sizeof(r->err));
 }
 
 static void cmd_capture_stop(struct request *r, int argc, char **argv)
 {
-	struct port *p = find_port(r, argv[0]);
+	struct capture_point *pt = find_point(r, argv[0]);
+	const char *file = argc > 1 ? argv[1] : NULL;
 
-	(void)argc;
-	if (p && p->capture < 0)
-		fail(r, "port %s: not being captured", argv[0]);
-	else if (p)
-		port_stop_capture(p);
+	if (!pt)
+		return;
+	if (!pt->n)
+		fail(r, "%s: not being captured", pt->label);
+	else if (!capture_close(r->sw->cap, pt, file))
+		fail(r, "%s: not captured to %s", pt->label, file);
 }
 
 static void cmd_impair(struct request *r, int argc, char **argv)
@@ -227,14 +250,17 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "show ports", "", 0, 0, cmd_show_ports,
-	  "every port: kind, where, VLANs, MTU, capture..." },
+	  "every port: kind, where, VLANs, MTU, captures..." },
 	{ "show counters", "", 0, 0, cmd_show_counters, "every port's counters" },
 	{ "show fdb", "", 0, 0, cmd_show_fdb, "the MAC table" },
+	{ "show captures", "", 0, 0, cmd_show_captures,
+	  "every capture: the port (or " SWITCH_WORD "), file, rotation" },
 	{ "port add", "SPEC", 1, 1, cmd_port_add, "add a port, as --port=SPEC" },
 	{ "port del", "NAME", 1, 1, cmd_port_del, "close a port" },
-	{ "capture start", "PORT FILE [size=SIZE] [count=N]", 2, 4, cmd_capture_start,
-	  "record a port to FILE" },
-	{ "capture stop", "PORT", 1, 1, cmd_capture_stop, "stop recording it" },
+	{ "capture start", "PORT|" SWITCH_WORD " FILE [size=SIZE] [count=N]", 2, 4,
+	  cmd_capture_start, "record to FILE (up to 4 at once each)" },
+	{ "capture stop", "PORT|" SWITCH_WORD " [FILE]", 1, 2, cmd_capture_stop,
+	  "stop that capture, or all of them" },
 	{ "impair", "PORT in|out [delay=T] [jitter=T] [loss=P%] [rate=R] [dup=P%]", 2, 7,
 	  cmd_impair, "set one direction's impairments (none: clear)" },
 	{ "stop", "", 0, 0, cmd_stop, "stop the switch, as SIGTERM" },

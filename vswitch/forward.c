@@ -4,8 +4,9 @@
  * A port's reader hands each frame it read to forward_frame(), which does,
  * in order, what a hardware switch does:
  *
- *   1. count it, and record it if the port is being captured: the capture
- *      shows what was on the wire, good frames and bad; then the port's
+ *   1. count it, and record it for the port's captures and the switch-wide
+ *      ones, in one record (capture.c): they show what was on the wire, good
+ *      frames and bad, each frame entering the switch once; then the port's
  *      "in" impairments (impair.c) may delay, lose or duplicate it;
  *   2. check it: shorter than an Ethernet header is a runt, longer than the
  *      port's MTU (plus header and, if tagged, tag) is oversize, a group
@@ -74,7 +75,8 @@ void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, size_t l
 {
 	in->c.rx_frames++;
 	in->c.rx_bytes += len;
-	if (in->capture >= 0 && !capture_frame(sw->cap, in->capture, frame, len))
+	if ((in->capture.n | sw->ingress.n) &&
+	    !capture_frame(sw->cap, in->capture.n ? in->index : -1, sw->ingress.n, frame, len))
 		in->c.capture_drop++;
 	if (in->imp[IMPAIR_IN].active && impair_take(in, IMPAIR_IN, frame, len))
 		return;		/* it comes back through forward_checked() */

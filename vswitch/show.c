@@ -8,11 +8,15 @@
  * field names are an interface, kept as they are and only added to:
  *
  *   show ports, show counters (the same document):
- *     {"hub": BOOL,
- *      "ports": [{"name", "kind", "where", "vlan", "mtu", "capture": FILE or "",
+ *     {"hub": BOOL, "captures": [FILE...],          the switch-wide captures
+ *      "ports": [{"name", "kind", "where", "vlan", "mtu",
+ *                 "capture": FILE or "",             the oldest of...
+ *                 "captures": [FILE...],             ...its captures, oldest first
  *                 "impair_in", "impair_out",
  *                 and every counter: "rx_frames", ..., "impair_qdrop"}]}
  *   show fdb:      {"ageing": SECONDS, "entries": [{"vlan", "mac", "port", "age"}]}
+ *   show captures: {"captures": [{"port": NAME or "--switch", "file",
+ *                                 "size": BYTES (0: no rotation), "count"}]}
  *
  * Counters are unsigned 64-bit; JSON carries them as jansson's json_int_t
  * (signed 64-bit), which they fit for some centuries of traffic.
@@ -59,8 +63,21 @@ static bool set(json_t *o, const char *key, json_t *value)
 	return !json_object_set_new(o, key, value);
 }
 
+static json_t *capture_files(struct vswitch *sw, const struct capture_point *pt)
+{
+	struct capture_info info[CAPTURE_PER_POINT];
+	unsigned int i, n = capture_list(sw->cap, pt, info);
+	json_t *a = json_array();
+
+	for (i = 0; i < n; i++)
+		if (!append(a, json_string(info[i].file)))
+			return json_decref(a), NULL;
+	return a;
+}
+
 static json_t *port_json(struct vswitch *sw, const struct port *p)
 {
+	struct capture_info info[CAPTURE_PER_POINT];
 	char vlan[256], imp_in[160], imp_out[160];
 	json_t *o = json_object();
 	bool ok;
@@ -73,8 +90,9 @@ static json_t *port_json(struct vswitch *sw, const struct port *p)
 	     set(o, "where", json_string(p->conf.arg)) &&
 	     set(o, "vlan", json_string(vlan)) &&
 	     set(o, "mtu", json_integer(p->conf.mtu)) &&
-	     set(o, "capture", json_string(p->capture >= 0 ?
-					   capture_file(sw->cap, p->capture) : "")) &&
+	     set(o, "capture", json_string(capture_list(sw->cap, &p->capture, info) ?
+					   info[0].file : "")) &&
+	     set(o, "captures", capture_files(sw, &p->capture)) &&
 	     set(o, "impair_in", json_string(imp_in)) &&
 	     set(o, "impair_out", json_string(imp_out));
 #define JSON_COUNTER(name) ok = ok && set(o, #name, json_integer((json_int_t)p->c.name));
@@ -88,6 +106,7 @@ static int ports_json(struct vswitch *sw, FILE *out)
 {
 	json_t *root = json_object(), *ports = NULL;
 	bool ok = set(root, "hub", json_boolean(sw->hub)) &&
+		  set(root, "captures", capture_files(sw, &sw->ingress)) &&
 		  set(root, "ports", ports = json_array());
 	int i;
 
@@ -99,9 +118,22 @@ static int ports_json(struct vswitch *sw, FILE *out)
 	return dump(root, out);
 }
 
+/* Files, comma-separated, or "-". */
+static void capture_text(struct vswitch *sw, const struct capture_point *pt, char *buf,
+			 size_t size)
+{
+	struct capture_info info[CAPTURE_PER_POINT];
+	unsigned int i, n = capture_list(sw->cap, pt, info);
+	size_t len = 0;
+
+	snprintf(buf, size, "-");
+	for (i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", info[i].file);
+}
+
 int show_ports(struct vswitch *sw, FILE *out, bool json)
 {
-	char vlan[256], imp_in[160], imp_out[160], imp[340];
+	char vlan[256], imp_in[160], imp_out[160], imp[340], files[4 * 256];
 	int i;
 
 	if (json)
@@ -118,9 +150,9 @@ int show_ports(struct vswitch *sw, FILE *out, bool json)
 		snprintf(imp, sizeof(imp), "%s%s%s%s%s", imp_in[0] ? "in:" : "", imp_in,
 			 imp_in[0] && imp_out[0] ? " " : "", imp_out[0] ? "out:" : "", imp_out);
 		vlan_format(&p->conf.vlan, vlan, sizeof(vlan));
+		capture_text(sw, &p->capture, files, sizeof(files));
 		fprintf(out, "%-16s %-13s %-28s %-16s %5u %-20s %s\n", p->conf.name,
-			port_kind_name(p->conf.kind), p->conf.arg, vlan, p->conf.mtu,
-			p->capture >= 0 ? capture_file(sw->cap, p->capture) : "-",
+			port_kind_name(p->conf.kind), p->conf.arg, vlan, p->conf.mtu, files,
 			imp[0] ? imp : "-");
 	}
 	return 0;
@@ -201,6 +233,66 @@ int show_fdb(struct vswitch *sw, FILE *out, bool json)
 	if (s.ok)
 		fdb_each(&sw->fdb, sw->loop.now_ns, fdb_entry, &s);
 	if (!s.ok)
+		return json_decref(root), -ENOMEM;
+	return dump(root, out);
+}
+
+/* Call FN for every capture: the switch's first, then each port's. */
+static bool each_capture(struct vswitch *sw,
+			 bool (*fn)(const char *point, const struct capture_info *info, void *arg),
+			 void *arg)
+{
+	struct capture_info info[CAPTURE_PER_POINT];
+	unsigned int n, k;
+	int i;
+
+	for (i = -1; i < VSW_MAX_PORTS; i++) {
+		const struct capture_point *pt = i < 0 ? &sw->ingress :
+						 sw->ports[i] ? &sw->ports[i]->capture : NULL;
+
+		n = pt ? capture_list(sw->cap, pt, info) : 0;
+		for (k = 0; k < n; k++)
+			if (!fn(i < 0 ? "--switch" : sw->ports[i]->conf.name, &info[k], arg))
+				return false;
+	}
+	return true;
+}
+
+static bool capture_line(const char *point, const struct capture_info *info, void *arg)
+{
+	char rotate[64] = "-";
+
+	if (info->rotate_size)
+		snprintf(rotate, sizeof(rotate), "size=%" PRIu64 " count=%u", info->rotate_size,
+			 info->rotate_count);
+	fprintf(arg, "%-16s %-40s %s\n", point, info->file, rotate);
+	return true;
+}
+
+static bool capture_object(const char *point, const struct capture_info *info, void *arg)
+{
+	json_t *o = json_object();
+
+	if (set(o, "port", json_string(point)) && set(o, "file", json_string(info->file)) &&
+	    set(o, "size", json_integer((json_int_t)info->rotate_size)) &&
+	    set(o, "count", json_integer(info->rotate_count)))
+		return append(arg, o);
+	json_decref(o);
+	return false;
+}
+
+int show_captures(struct vswitch *sw, FILE *out, bool json)
+{
+	json_t *root, *list;
+
+	if (!json) {
+		fprintf(out, "%-16s %-40s %s\n", "PORT", "FILE", "ROTATE");
+		each_capture(sw, capture_line, out);
+		return 0;
+	}
+	root = json_object();
+	if (!set(root, "captures", list = json_array()) ||
+	    !each_capture(sw, capture_object, list))
 		return json_decref(root), -ENOMEM;
 	return dump(root, out);
 }

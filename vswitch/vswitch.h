@@ -19,7 +19,7 @@
  *   vlan.c      802.1Q: access and trunk ports, tags in and out
  *   forward.c   one frame's trip: checks, learning, the decision, delivery
  *   impair.c    delay, jitter, loss, rate and duplication, per port and direction
- *   capture.c   pcap files, written by their own thread
+ *   capture.c   pcap files, written by their own thread (capture.h)
  *   control.c   the control socket: its commands, in a table
  *   show.c      what "show" answers, as text or JSON (jansson)
  *   ctl.c       the client: lguest-vswitch ctl SOCKET COMMAND...
@@ -34,9 +34,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "capture.h"
+
 #define PROGRAM "lguest-vswitch"
 
 #define VSW_MAX_PORTS	256	/* a port index fits in a uint8_t... almost */
+_Static_assert(CAPTURE_SWITCH == VSW_MAX_PORTS, "capture points: one per port, then the switch");
 #define VSW_MTU_DEFAULT	1500
 #define VSW_MTU_MAX	9000
 #define ETH_HLEN_	14
@@ -168,7 +171,7 @@ struct port {
 	bool tap_created;	/* we made the interface (it goes when we close) */
 	bool out_armed;		/* EPOLLOUT is being watched */
 	struct queue q;
-	int capture;		/* capture slot, or -1 */
+	struct capture_point capture;	/* its wire, both directions */
 	struct port_counters c;
 	struct impair_line imp[2];	/* IMPAIR_IN, IMPAIR_OUT */
 	/* stream: a frame being gathered */
@@ -213,22 +216,6 @@ void fdb_flush_port(struct fdb *fdb, int port);
 void fdb_each(struct fdb *fdb, uint64_t now,
 	      void (*fn)(const struct fdb_entry *e, uint64_t age_ns, void *arg), void *arg);
 
-/* --- capture.c --------------------------------------------------------- */
-struct capture;
-struct capture *capture_new(size_t ring_bytes);
-/* Open FILE (errors: NULL, then *why says it); returns a slot or -1. */
-int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
-		 unsigned int rotate_count, const char **why);
-void capture_close(struct capture *cap, int slot);
-/* Record a frame seen on SLOT now; false if the ring was full (dropped). */
-bool capture_frame(struct capture *cap, int slot, const void *frame, size_t len);
-/* Wake the writer if anything was recorded since the last kick. */
-void capture_kick(struct capture *cap);
-void capture_reopen_all(struct capture *cap);
-/* Stop the writer; false if it was stuck and left behind (see main()). */
-bool capture_stop_thread(struct capture *cap);
-const char *capture_file(struct capture *cap, int slot);
-
 /* --- the switch -------------------------------------------------------- */
 struct control;
 struct vswitch {
@@ -237,6 +224,7 @@ struct vswitch {
 	int port_limit;			/* no port at this index or above */
 	struct fdb fdb;
 	struct capture *cap;
+	struct capture_point ingress;	/* every frame entering, once */
 	struct control *control;
 	bool hub;
 	bool verbose;
@@ -280,9 +268,6 @@ struct port *port_find(struct vswitch *sw, const char *name);
 void port_send(struct port *p, const uint8_t *frame, size_t len);
 int port_watch_out(struct port *p, bool on);
 const char *port_kind_name(enum port_kind kind);
-int port_start_capture(struct port *p, const char *file, uint64_t size, unsigned int count,
-		       char *err, size_t errlen);
-void port_stop_capture(struct port *p);
 void vsw_log(struct vswitch *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* port_tap.c / port_unix.c: open the port's descriptor, handle its events */
@@ -332,6 +317,7 @@ void control_usage(FILE *out);
 int show_ports(struct vswitch *sw, FILE *out, bool json);
 int show_counters(struct vswitch *sw, FILE *out, bool json);
 int show_fdb(struct vswitch *sw, FILE *out, bool json);
+int show_captures(struct vswitch *sw, FILE *out, bool json);
 
 /* ctl.c */
 int ctl_main(int argc, char **argv);
