@@ -141,6 +141,21 @@ static void cmd_port_del(struct request *r, int argc, char **argv)
 		port_remove(p, NULL);
 }
 
+static void cmd_port_set(struct request *r, int argc, char **argv)
+{
+	bool down = !strcmp(argv[1], "down");
+	struct port *p;
+
+	(void)argc;
+	if (!down && strcmp(argv[1], "up")) {
+		fail(r, "port set %s: '%s': a port is set up or down", argv[0], argv[1]);
+		return;
+	}
+	p = find_port(r, argv[0]);
+	if (p)
+		port_set_down(p, down);
+}
+
 /* Where a capture command records: a port's wire, or the switch's input. */
 static struct capture_point *find_point(struct request *r, const char *name)
 {
@@ -250,13 +265,15 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "show ports", "", 0, 0, cmd_show_ports,
-	  "every port: kind, where, VLANs, MTU, captures..." },
+	  "every port: where, VLANs, MTU, state, captures..." },
 	{ "show counters", "", 0, 0, cmd_show_counters, "every port's counters" },
 	{ "show fdb", "", 0, 0, cmd_show_fdb, "the MAC table" },
 	{ "show captures", "", 0, 0, cmd_show_captures,
 	  "every capture: the port (or " SWITCH_WORD "), file, rotation" },
 	{ "port add", "SPEC", 1, 1, cmd_port_add, "add a port, as --port=SPEC" },
 	{ "port del", "NAME", 1, 1, cmd_port_del, "close a port" },
+	{ "port set", "NAME up|down", 2, 2, cmd_port_set,
+	  "cut a port's link in the switch, or mend it" },
 	{ "capture start", "PORT|" SWITCH_WORD " FILE [size=SIZE] [count=N]", 2, 4,
 	  cmd_capture_start, "record to FILE (up to 4 at once each)" },
 	{ "capture stop", "PORT|" SWITCH_WORD " [FILE]", 1, 2, cmd_capture_stop,

@@ -54,6 +54,7 @@ static void usage(FILE *out)
 "                                 mtu=68..9000 (1500)  capture=FILE|FIFO|tcp@ADDR:PORT\n"
 "                                 capture-size=SIZE (rotate)  capture-count=N (files kept)\n"
 "                                 remote=PATH (dgram: where to send)\n"
+"                                 down (no value: the port starts cut, see port set)\n"
 "                                 impairments, DIR in or out (into or out of the switch):\n"
 "                                 DIR-delay=T  DIR-jitter=T  DIR-loss=P%%  DIR-rate=R  DIR-dup=P%%\n"
 "                                 (T: 50ms, 1.5s, 200us; R: 8mbit, 100kbit, 1gbit)\n"

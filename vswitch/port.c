@@ -12,14 +12,20 @@
  *   sharenet:FILE a sharenet file: every lguest guest on it (a DMA endpoint
  *                 through /dev/lguest, with a promiscuous slot)
  *   options: name=, vlan=, trunk=, mtu=, capture=, capture-size=,
- *            capture-count=, remote= (dgram), and impairments in-delay=,
- *            out-loss=... (impair.c)
+ *            capture-count=, remote= (dgram), down (no value), and
+ *            impairments in-delay=, out-loss=... (impair.c)
  *
  * Here a port is opened (by its kind's file), registered with the loop and
  * the port table, closed again, and sent to.  Sending never blocks: a frame
  * a port cannot take now waits in the port's bounded queue, or, when that is
  * full, is dropped and counted.  A port's capture starts before its
  * descriptor is watched, so it records from the port's first frame.
+ *
+ * A port may be down: its cable cut in the switch, not at the peer (a tap
+ * or a guest's interface keeps its carrier).  Nothing crosses it: frames
+ * it receives are dropped as they arrive (forward.c), frames for it as they
+ * would leave, both counted as admin_drop and neither captured; what the
+ * switch learned about it is forgotten when it goes down.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -132,6 +138,10 @@ static const char *parse_spec(const char *spec, struct port_conf *conf, char *wh
 	while ((opt = strtok_r(NULL, ",", &save))) {
 		char *val = strchr(opt, '=');
 
+		if (!strcmp(opt, "down")) {
+			conf->down = true;
+			continue;
+		}
 		if (!val) {
 			snprintf(why, whylen, "option '%s' needs a value (%s=...)", opt, opt);
 			return why;
@@ -217,6 +227,24 @@ struct port *port_find(struct vswitch *sw, const char *name)
 		if (sw->ports[i] && !strcmp(sw->ports[i]->conf.name, name))
 			return sw->ports[i];
 	return NULL;
+}
+
+void port_set_down(struct port *p, bool down)
+{
+	struct vswitch *sw = p->sw;
+	int i;
+
+	if (p->conf.kind == PORT_STREAM_LISTEN)	/* and every connection it made */
+		for (i = 0; i < VSW_MAX_PORTS; i++)
+			if (sw->ports[i] && sw->ports[i]->listener == p->index)
+				port_set_down(sw->ports[i], down);
+	if (p->conf.down == down)
+		return;
+	p->conf.down = down;
+	if (down)
+		fdb_flush_port(&sw->fdb, p->index);
+	if (sw->verbose)
+		vsw_log(sw, "port %s: set %s", p->conf.name, down ? "down" : "up");
 }
 
 static void port_free(void *arg)
@@ -431,7 +459,8 @@ void port_flush_queue(struct port *p)
 
 void port_send(struct port *p, const uint8_t *frame, size_t len)
 {
-	if (p->imp[IMPAIR_OUT].active && impair_take(p, IMPAIR_OUT, frame, len))
+	/* (A down port's frames are dropped in port_send_now(), not delayed.) */
+	if (p->imp[IMPAIR_OUT].active && !p->conf.down && impair_take(p, IMPAIR_OUT, frame, len))
 		return;		/* it comes back through port_send_now() */
 	port_send_now(p, frame, len);
 }
@@ -443,6 +472,10 @@ void port_send_now(struct port *p, const uint8_t *frame, size_t len)
 	struct iovec iov[2] = { { hdr, 4 }, { (void *)frame, len } };
 	ssize_t n = 0;
 
+	if (p->conf.down) {
+		p->c.admin_drop++;
+		return;
+	}
 	if (!queue_empty(&p->q)) {
 		if (queue_space(&p->q) < 4 + len) {
 			p->c.tx_queue_drop++;

@@ -10,10 +10,11 @@
  *   show ports, show counters (the same document):
  *     {"hub": BOOL, "captures": [FILE...],          the switch-wide captures
  *      "ports": [{"name", "kind", "where", "vlan", "mtu",
+ *                 "state": "up"|"down",
  *                 "capture": FILE or "",             the oldest of...
  *                 "captures": [FILE...],             ...its captures, oldest first
  *                 "impair_in", "impair_out",
- *                 and every counter: "rx_frames", ..., "impair_qdrop"}]}
+ *                 and every counter: "rx_frames", ..., "admin_drop"}]}
  *   show fdb:      {"ageing": SECONDS, "entries": [{"vlan", "mac", "port", "age"}]}
  *   show captures: {"captures": [{"port": NAME or "--switch", "file",
  *                                 "size": BYTES (0: no rotation), "count"}]}
@@ -33,7 +34,8 @@
 
 #define COUNTERS(X) X(rx_frames) X(rx_bytes) X(tx_frames) X(tx_bytes) X(rx_runt) \
 	X(rx_oversize) X(rx_garbage) X(rx_vlan_drop) X(tx_queue_drop) X(tx_oversize) \
-	X(tx_error) X(capture_drop) X(impair_loss) X(impair_dup) X(impair_qdrop)
+	X(tx_error) X(capture_drop) X(impair_loss) X(impair_dup) X(impair_qdrop) \
+	X(admin_drop)
 
 /* Dump ROOT (taking it) to OUT, one document and a newline. */
 static int dump(json_t *root, FILE *out)
@@ -90,6 +92,7 @@ static json_t *port_json(struct vswitch *sw, const struct port *p)
 	     set(o, "where", json_string(p->conf.arg)) &&
 	     set(o, "vlan", json_string(vlan)) &&
 	     set(o, "mtu", json_integer(p->conf.mtu)) &&
+	     set(o, "state", json_string(p->conf.down ? "down" : "up")) &&
 	     set(o, "capture", json_string(capture_list(sw->cap, &p->capture, info) ?
 					   info[0].file : "")) &&
 	     set(o, "captures", capture_files(sw, &p->capture)) &&
@@ -138,8 +141,8 @@ int show_ports(struct vswitch *sw, FILE *out, bool json)
 
 	if (json)
 		return ports_json(sw, out);
-	fprintf(out, "%-16s %-13s %-28s %-16s %5s %-20s %s\n", "PORT", "KIND", "WHERE",
-		"VLAN", "MTU", "CAPTURE", "IMPAIRMENTS");
+	fprintf(out, "%-16s %-13s %-28s %-16s %5s %-5s %-20s %s\n", "PORT", "KIND", "WHERE",
+		"VLAN", "MTU", "STATE", "CAPTURE", "IMPAIRMENTS");
 	for (i = 0; i < VSW_MAX_PORTS; i++) {
 		struct port *p = sw->ports[i];
 
@@ -151,9 +154,9 @@ int show_ports(struct vswitch *sw, FILE *out, bool json)
 			 imp_in[0] && imp_out[0] ? " " : "", imp_out[0] ? "out:" : "", imp_out);
 		vlan_format(&p->conf.vlan, vlan, sizeof(vlan));
 		capture_text(sw, &p->capture, files, sizeof(files));
-		fprintf(out, "%-16s %-13s %-28s %-16s %5u %-20s %s\n", p->conf.name,
-			port_kind_name(p->conf.kind), p->conf.arg, vlan, p->conf.mtu, files,
-			imp[0] ? imp : "-");
+		fprintf(out, "%-16s %-13s %-28s %-16s %5u %-5s %-20s %s\n", p->conf.name,
+			port_kind_name(p->conf.kind), p->conf.arg, vlan, p->conf.mtu,
+			p->conf.down ? "down" : "up", files, imp[0] ? imp : "-");
 	}
 	return 0;
 }
@@ -164,10 +167,10 @@ int show_counters(struct vswitch *sw, FILE *out, bool json)
 
 	if (json)
 		return ports_json(sw, out);
-	fprintf(out, "%-16s %10s %12s %10s %12s %6s %8s %8s %6s %8s %8s %8s %8s %8s %8s %8s\n",
+	fprintf(out, "%-16s %10s %12s %10s %12s %6s %8s %8s %6s %8s %8s %8s %8s %8s %8s %8s %9s\n",
 		"PORT", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "RUNT", "OVERSIZE",
 		"GARBAGE", "VLAN", "QDROP", "TX_BIG", "TX_ERR", "CAPDROP", "LOST", "DUPED",
-		"IMPQDROP");
+		"IMPQDROP", "ADMINDROP");
 	for (i = 0; i < VSW_MAX_PORTS; i++) {
 		struct port *p = sw->ports[i];
 
@@ -176,11 +179,11 @@ int show_counters(struct vswitch *sw, FILE *out, bool json)
 		fprintf(out, "%-16s %10" PRIu64 " %12" PRIu64 " %10" PRIu64 " %12" PRIu64
 			" %6" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %8" PRIu64
 			" %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
-			" %8" PRIu64 "\n", p->conf.name,
+			" %8" PRIu64 " %9" PRIu64 "\n", p->conf.name,
 			p->c.rx_frames, p->c.rx_bytes, p->c.tx_frames, p->c.tx_bytes,
 			p->c.rx_runt, p->c.rx_oversize, p->c.rx_garbage, p->c.rx_vlan_drop,
 			p->c.tx_queue_drop, p->c.tx_oversize, p->c.tx_error, p->c.capture_drop,
-			p->c.impair_loss, p->c.impair_dup, p->c.impair_qdrop);
+			p->c.impair_loss, p->c.impair_dup, p->c.impair_qdrop, p->c.admin_drop);
 	}
 	return 0;
 }

@@ -119,7 +119,7 @@ enum port_kind {
 };
 
 struct port_counters {
-	uint64_t rx_frames, rx_bytes;	/* everything that came in */
+	uint64_t rx_frames, rx_bytes;	/* everything that came in (while up) */
 	uint64_t tx_frames, tx_bytes;	/* everything that went out */
 	uint64_t rx_runt;		/* shorter than an Ethernet header */
 	uint64_t rx_oversize;		/* longer than the port's MTU allows */
@@ -132,6 +132,7 @@ struct port_counters {
 	uint64_t impair_loss;		/* lost on purpose (loss=) */
 	uint64_t impair_dup;		/* duplicated on purpose (dup=) */
 	uint64_t impair_qdrop;		/* the delay line was full */
+	uint64_t admin_drop;		/* in or out while the port was down */
 };
 
 /* --- impair.c ---------------------------------------------------------- */
@@ -154,6 +155,7 @@ struct port_conf {
 	char arg[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* tap name or path */
 	char remote[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* dgram */
 	unsigned int mtu;
+	bool down;		/* administratively: nothing crosses it */
 	struct vlan_conf vlan;
 	char capture[4096];
 	uint64_t capture_size;
@@ -268,6 +270,9 @@ struct port *port_find(struct vswitch *sw, const char *name);
 void port_send(struct port *p, const uint8_t *frame, size_t len);
 int port_watch_out(struct port *p, bool on);
 const char *port_kind_name(enum port_kind kind);
+/* Take P down (nothing crosses it, its addresses are forgotten) or up;
+ * a stream listener's connections follow it. */
+void port_set_down(struct port *p, bool down);
 void vsw_log(struct vswitch *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* port_tap.c / port_unix.c: open the port's descriptor, handle its events */
