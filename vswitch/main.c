@@ -348,7 +348,7 @@ static int run(struct vswitch *sw)
 	return 0;
 }
 
-/* Close everything, write out the captures, and exit with STATUS. */
+/* Close everything, write out the captures, free what is left: STATUS. */
 static int finish(struct vswitch *sw, int status)
 {
 	bool stuck;
@@ -362,6 +362,12 @@ static int finish(struct vswitch *sw, int status)
 	uring_free(sw->uring);		/* lets the removed taps' requests drain */
 	loop_run_once(&sw->loop, 0);	/* frees what was removed */
 	stuck = !capture_stop_thread(sw->cap);
+	fdb_free(&sw->fdb);
+	free(sw->rx);
+	free(sw->rx_batch);
+	free(sw->scratch);
+	free(sw->txbuf);
+	free(sw->impairbuf);
 	if (sw->verbose)
 		vsw_log(sw, "stopped");
 	if (stuck) {

@@ -209,6 +209,7 @@ struct fdb {
 	uint64_t full_drops;	/* addresses not learned: table full */
 };
 int fdb_init(struct fdb *fdb, unsigned int capacity, uint64_t ageing_ns);
+void fdb_free(struct fdb *fdb);
 void fdb_learn(struct fdb *fdb, uint16_t vid, const uint8_t *mac, int port, uint64_t now);
 /* The port MAC lives behind on VID, or -1. */
 int fdb_lookup(struct fdb *fdb, uint16_t vid, const uint8_t *mac, uint64_t now);
