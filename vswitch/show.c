@@ -19,8 +19,11 @@
  *   show captures: {"captures": [{"port": NAME or "--switch", "file",
  *                                 "size": BYTES (0: no rotation), "count"}]}
  *
- * Counters are unsigned 64-bit; JSON carries them as jansson's json_int_t
- * (signed 64-bit), which they fit for some centuries of traffic.
+ * JSON strings are UTF-8, and jansson refuses anything else; a path need not
+ * be (names are ASCII), so a path that is not shows with every byte above
+ * 0x7f as '?', rather than failing the whole answer.  Counters are unsigned
+ * 64-bit; JSON carries them as jansson's json_int_t (signed 64-bit), which
+ * they fit for some centuries of traffic.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -65,6 +68,23 @@ static bool set(json_t *o, const char *key, json_t *value)
 	return !json_object_set_new(o, key, value);
 }
 
+/* S as a JSON string, its bytes above 0x7f as '?' if it is not UTF-8. */
+static json_t *text(const char *s)
+{
+	json_t *v = json_string(s);
+	char *ascii;
+	size_t i;
+
+	if (v || !(ascii = strdup(s)))
+		return v;
+	for (i = 0; ascii[i]; i++)
+		if ((unsigned char)ascii[i] > 0x7f)
+			ascii[i] = '?';
+	v = json_string(ascii);
+	free(ascii);
+	return v;
+}
+
 static json_t *capture_files(struct vswitch *sw, const struct capture_point *pt)
 {
 	struct capture_info info[CAPTURE_PER_POINT];
@@ -72,7 +92,7 @@ static json_t *capture_files(struct vswitch *sw, const struct capture_point *pt)
 	json_t *a = json_array();
 
 	for (i = 0; i < n; i++)
-		if (!append(a, json_string(info[i].file)))
+		if (!append(a, text(info[i].file)))
 			return json_decref(a), NULL;
 	return a;
 }
@@ -89,12 +109,12 @@ static json_t *port_json(struct vswitch *sw, const struct port *p)
 	impair_format(&p->imp[IMPAIR_OUT].conf, imp_out, sizeof(imp_out));
 	ok = set(o, "name", json_string(p->conf.name)) &&
 	     set(o, "kind", json_string(port_kind_name(p->conf.kind))) &&
-	     set(o, "where", json_string(p->conf.arg)) &&
+	     set(o, "where", text(p->conf.arg)) &&
 	     set(o, "vlan", json_string(vlan)) &&
 	     set(o, "mtu", json_integer(p->conf.mtu)) &&
 	     set(o, "state", json_string(p->conf.down ? "down" : "up")) &&
-	     set(o, "capture", json_string(capture_list(sw->cap, &p->capture, info) ?
-					   info[0].file : "")) &&
+	     set(o, "capture", text(capture_list(sw->cap, &p->capture, info) ?
+				     info[0].file : "")) &&
 	     set(o, "captures", capture_files(sw, &p->capture)) &&
 	     set(o, "impair_in", json_string(imp_in)) &&
 	     set(o, "impair_out", json_string(imp_out));
@@ -276,7 +296,7 @@ static bool capture_object(const char *point, const struct capture_info *info, v
 {
 	json_t *o = json_object();
 
-	if (set(o, "port", json_string(point)) && set(o, "file", json_string(info->file)) &&
+	if (set(o, "port", json_string(point)) && set(o, "file", text(info->file)) &&
 	    set(o, "size", json_integer((json_int_t)info->rotate_size)) &&
 	    set(o, "count", json_integer(info->rotate_count)))
 		return append(arg, o);
