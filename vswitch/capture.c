@@ -11,12 +11,23 @@
  * frame is not recorded, and the port's capture_drop counter says so: a
  * capture may miss frames under overload, the switch never stalls for it.
  *
+ * Frames are recorded at points (capture.h): each port's wire, and the
+ * switch's input.  A point has up to CAPTURE_PER_POINT captures ("sinks",
+ * each a file of its own), and a frame is one record in the ring however
+ * many sinks want it: the record names the port whose wire it was on and
+ * says whether it was entering the switch, and the writer writes it to every
+ * sink of those points.  So a frame entering a captured port of a captured
+ * switch is copied into the ring once, not once per file.
+ *
  * Opening and closing a capture travel through the same ring as the frames,
  * so they happen in order: a capture started before a port's first frame
- * holds that frame, and a file closed holds everything sent before the
- * close.  The forwarding thread opens the file itself (fopen), so that a
- * bad path is an error for whoever asked, at once; libpcap writes the
- * header in the writer thread.
+ * holds that frame, one started later holds only the frames after it, and a
+ * file closed holds everything sent before the close.  That is also why a
+ * record need not list its sinks: at every record, the writer's idea of a
+ * point's sinks is the forwarding thread's when it wrote the record.  The
+ * forwarding thread opens the file itself (fopen), so that a bad path is an
+ * error for whoever asked, at once; libpcap writes the header in the writer
+ * thread.
  *
  * The writer is woken only when it is worth it.  Woken for every turn of the
  * event loop, it would take the CPU from the forwarding thread tens of
@@ -55,7 +66,9 @@
 
 #include "vswitch.h"
 
-#define CAP_SLOTS VSW_MAX_PORTS
+/* Sink K of point P is slot P * CAPTURE_PER_POINT + K. */
+#define CAP_SLOTS (CAPTURE_POINTS * CAPTURE_PER_POINT)
+#define NO_PORT 0xffff
 #define FLUSH_IDLE_MS 200
 #define NAP_MS 10
 #define STUCK_MS 2000
@@ -64,7 +77,11 @@
 enum rec_type { REC_FRAME, REC_OPEN, REC_CLOSE, REC_REOPEN, REC_STOP, REC_WRAP };
 
 struct rec {
-	uint32_t type, slot, len, pad;
+	uint32_t type, len;
+	uint16_t port;		/* REC_FRAME: on this port's wire, or NO_PORT */
+	uint8_t switch_in;	/* REC_FRAME: and entering the switch */
+	uint8_t pad;
+	uint32_t slot;		/* REC_OPEN, REC_CLOSE: the sink */
 	uint64_t ts_ns;		/* CLOCK_REALTIME */
 	/* then len bytes */
 };
@@ -75,6 +92,14 @@ struct open_args {
 	uint64_t rotate_size;
 	uint32_t rotate_count;
 	char path[];
+};
+
+/* The forwarding thread's side of a capture. */
+struct sink {
+	char *path;		/* NULL: a free slot */
+	uint64_t seq;		/* when it started, for listing oldest first */
+	uint64_t rotate_size;
+	unsigned int rotate_count;
 };
 
 /* The writer's side of a capture. */
@@ -103,7 +128,8 @@ struct capture {
 	pthread_t thread;
 	pcap_t *dead;
 	/* the forwarding thread's side */
-	char *slot_path[CAP_SLOTS];
+	struct sink sink[CAP_SLOTS];
+	uint64_t seq;
 	/* the writer's side */
 	struct writer_slot w[CAP_SLOTS];
 };
@@ -220,14 +246,15 @@ static bool push_control(struct capture *cap, enum rec_type type, int slot,
 	return true;
 }
 
-bool capture_frame(struct capture *cap, int slot, const void *frame, size_t len)
+bool capture_frame(struct capture *cap, int point, bool switch_in, const void *frame, size_t len)
 {
 	struct rec *r = ring_reserve(cap, len);
 
 	if (!r)
 		return false;
 	r->type = REC_FRAME;
-	r->slot = (uint32_t)slot;
+	r->port = point < 0 ? NO_PORT : (uint16_t)point;
+	r->switch_in = switch_in;
 	r->len = (uint32_t)len;
 	r->ts_ns = clock_ns(CLOCK_REALTIME);
 	memcpy(r + 1, frame, len);
@@ -329,31 +356,43 @@ static int capture_start(struct capture *cap)
 	return 0;
 }
 
-int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
-		 unsigned int rotate_count, const char **why)
+/* A free slot for PT's next capture to FILE, or -1 with *why. */
+static int new_slot(struct capture *cap, const struct capture_point *pt, const char *file,
+		    char *why, size_t whylen)
+{
+	int i, free_slot = -1, first = pt->id * CAPTURE_PER_POINT;
+
+	for (i = 0; i < CAP_SLOTS; i++) {
+		struct sink *k = &cap->sink[i];
+
+		if (!k->path) {
+			if (free_slot < 0 && i >= first && i < first + CAPTURE_PER_POINT)
+				free_slot = i;
+		} else if (!strcmp(k->path, file)) {
+			snprintf(why, whylen, "%s already (stop it first)",
+				 i / CAPTURE_PER_POINT == pt->id ? "captured to that file"
+				 : i / CAPTURE_PER_POINT == CAPTURE_SWITCH
+				 ? "the switch-wide capture writes that file"
+				 : "another port is captured to that file");
+			return -1;
+		}
+	}
+	if (free_slot < 0)
+		snprintf(why, whylen, "%s has %d captures already (at most %d: stop one first)",
+			 pt->label, CAPTURE_PER_POINT, CAPTURE_PER_POINT);
+	return free_slot;
+}
+
+/* Open FILE (a file, FIFO or tcp@ listener) as the writer will want it. */
+static struct open_args *open_sink(const char *file, uint64_t rotate_size,
+				   unsigned int rotate_count, const char **why)
 {
 	size_t plen = strlen(file) + 1;
-	struct open_args *a;
-	int slot;
+	struct open_args *a = malloc(sizeof(*a) + plen);
 
-	for (slot = 0; slot < CAP_SLOTS && cap->slot_path[slot]; slot++)
-		;
-	if (slot == CAP_SLOTS) {
-		*why = "too many captures";
-		return -1;
-	}
-	if (capture_start(cap) < 0) {
-		*why = "cannot start the capture writer thread";
-		return -1;
-	}
-	a = malloc(sizeof(*a) + plen);
-	cap->slot_path[slot] = strdup(file);
-	if (!a || !cap->slot_path[slot]) {
-		free(a);
-		free(cap->slot_path[slot]);
-		cap->slot_path[slot] = NULL;
+	if (!a) {
 		*why = strerror(ENOMEM);
-		return -1;
+		return NULL;
 	}
 	a->listen_fd = -1;
 	a->fp = NULL;
@@ -363,52 +402,104 @@ int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
 		a->fp = open_capture_file(file, rotate_size, why);
 	if (!a->fp && a->listen_fd < 0) {
 		free(a);
-		free(cap->slot_path[slot]);
-		cap->slot_path[slot] = NULL;
-		return -1;
+		return NULL;
 	}
 	a->rotate_size = rotate_size;
 	a->rotate_count = rotate_count;
 	memcpy(a->path, file, plen);
-	if (!push_control(cap, REC_OPEN, slot, a, sizeof(*a) + plen)) {
-		if (a->fp)
-			fclose(a->fp);
-		if (a->listen_fd >= 0)
-			close(a->listen_fd);
-		free(a);
-		free(cap->slot_path[slot]);
-		cap->slot_path[slot] = NULL;
-		*why = "the capture writer is stuck (a live view whose reader does not read?)";
-		return -1;
-	}
-	free(a);
-	return slot;
+	return a;
 }
 
-const char *capture_file(struct capture *cap, int slot)
+static void close_sink(struct open_args *a)
 {
-	return slot >= 0 && slot < CAP_SLOTS && cap->slot_path[slot] ? cap->slot_path[slot] : "";
+	if (a->fp)
+		fclose(a->fp);
+	if (a->listen_fd >= 0)
+		close(a->listen_fd);
+	free(a);
+}
+
+int capture_open(struct capture *cap, struct capture_point *pt, const char *file,
+		 uint64_t rotate_size, unsigned int rotate_count, char *err, size_t errlen)
+{
+	struct open_args *a = NULL;
+	const char *why = NULL;
+	char whybuf[160];
+	char *path = NULL;
+	int slot = new_slot(cap, pt, file, whybuf, sizeof(whybuf));
+
+	if (slot < 0)
+		why = whybuf;
+	else if (capture_start(cap) < 0)
+		why = "cannot start the capture writer thread";
+	else if (!(path = strdup(file)))
+		why = strerror(ENOMEM);
+	else if (!(a = open_sink(file, rotate_size, rotate_count, &why)))
+		;
+	else if (!push_control(cap, REC_OPEN, slot, a, sizeof(*a) + strlen(file) + 1)) {
+		close_sink(a);
+		why = "the capture writer is stuck (a live view whose reader does not read?)";
+	} else {
+		free(a);
+		cap->sink[slot] = (struct sink){ path, ++cap->seq, rotate_size, rotate_count };
+		pt->n++;
+		return 0;
+	}
+	free(path);
+	snprintf(err, errlen, "%s: capture %s: %s", pt->label, file, why);
+	return slot < 0 ? -EBUSY : -EIO;
+}
+
+unsigned int capture_list(const struct capture *cap, const struct capture_point *pt,
+			  struct capture_info info[CAPTURE_PER_POINT])
+{
+	const struct sink *k = &cap->sink[pt->id * CAPTURE_PER_POINT];
+	uint64_t seq[CAPTURE_PER_POINT];
+	unsigned int n = 0, i, j;
+
+	for (i = 0; i < CAPTURE_PER_POINT; i++) {
+		if (!k[i].path)
+			continue;
+		for (j = n++; j > 0 && seq[j - 1] > k[i].seq; j--) {	/* oldest first */
+			seq[j] = seq[j - 1];
+			info[j] = info[j - 1];
+		}
+		seq[j] = k[i].seq;
+		info[j] = (struct capture_info){ k[i].path, k[i].rotate_size, k[i].rotate_count };
+	}
+	return n;
 }
 
 /*
- * Close a capture, and wait (two seconds at most) until the writer has
- * closed the file: whoever asked may read it as soon as we answer.
+ * Stop PT's capture to FILE, or all of them, and wait (two seconds at most)
+ * until the writer has closed the files: whoever asked may read them as
+ * soon as we answer.
  */
-void capture_close(struct capture *cap, int slot)
+unsigned int capture_close(struct capture *cap, struct capture_point *pt, const char *file)
 {
+	struct sink *k = &cap->sink[pt->id * CAPTURE_PER_POINT];
+	unsigned int closed = 0, i;
+	bool pushed = false;
 	size_t done;
-	int i;
 
-	free(cap->slot_path[slot]);
-	cap->slot_path[slot] = NULL;
-	if (!push_control(cap, REC_CLOSE, slot, NULL, 0))
-		return;
+	for (i = 0; i < CAPTURE_PER_POINT; i++) {
+		if (!k[i].path || (file && strcmp(k[i].path, file)))
+			continue;
+		free(k[i].path);
+		k[i].path = NULL;
+		closed++;
+		pushed |= push_control(cap, REC_CLOSE, pt->id * CAPTURE_PER_POINT + (int)i, NULL, 0);
+	}
+	pt->n -= closed;
+	if (!pushed)
+		return closed;
 	done = atomic_load_explicit(&cap->head, memory_order_relaxed);
 	for (i = 0; i < STUCK_MS; i++) {
 		if (atomic_load_explicit(&cap->tail, memory_order_acquire) - done < (size_t)1 << 62)
-			return;
+			break;
 		usleep(1000);
 	}
+	return closed;
 }
 
 void capture_reopen_all(struct capture *cap)
@@ -516,6 +607,63 @@ static void flush_all(struct capture *cap)
 	}
 }
 
+/* Every capture of POINT gets the frame. */
+static void write_point(struct capture *cap, unsigned int point, const struct rec *r)
+{
+	struct writer_slot *s = &cap->w[point * CAPTURE_PER_POINT];
+	int k;
+
+	for (k = 0; k < CAPTURE_PER_POINT; k++)
+		write_frame(cap, &s[k], r);
+}
+
+static void slot_open(struct capture *cap, struct writer_slot *s, const struct open_args *a)
+{
+	slot_close(s);
+	s->path = strdup(a->path);
+	s->rotate_size = a->rotate_size;
+	s->rotate_count = a->rotate_count;
+	s->failed = false;
+	s->written = 24;
+	s->listen_fd = a->listen_fd;
+	if (s->listen_fd >= 0)
+		return;		/* the dumper comes with a client */
+	s->dumper = pcap_dump_fopen(cap->dead, a->fp);
+	if (!s->dumper) {
+		fprintf(stderr, PROGRAM ": capture %s: %s\n", a->path, pcap_geterr(cap->dead));
+		fclose(a->fp);
+	}
+}
+
+/* Handle one record; false when told to stop. */
+static bool handle(struct capture *cap, const struct rec *r)
+{
+	int i;
+
+	switch (r->type) {
+	case REC_FRAME:
+		if (r->port != NO_PORT)
+			write_point(cap, r->port, r);
+		if (r->switch_in)
+			write_point(cap, CAPTURE_SWITCH, r);
+		break;
+	case REC_OPEN:
+		slot_open(cap, &cap->w[r->slot], (const struct open_args *)(r + 1));
+		break;
+	case REC_CLOSE:
+		slot_close(&cap->w[r->slot]);
+		break;
+	case REC_REOPEN:
+		for (i = 0; i < CAP_SLOTS; i++)
+			if (cap->w[i].path)
+				slot_reopen(cap, &cap->w[i]);
+		break;
+	case REC_STOP:
+		return false;
+	}
+	return true;
+}
+
 /* Handle every record in the ring; false when told to stop. */
 static bool drain(struct capture *cap)
 {
@@ -526,49 +674,12 @@ static bool drain(struct capture *cap)
 	while (tail != head) {
 		size_t idx = tail % cap->size, contiguous = cap->size - idx;
 		struct rec *r = (struct rec *)(cap->ring + idx);
-		struct writer_slot *s;
-		struct open_args *a;
-		int i;
 
 		if (contiguous < sizeof(struct rec) || r->type == REC_WRAP) {
 			tail += contiguous;
 			continue;
 		}
-		s = &cap->w[r->slot];
-		switch (r->type) {
-		case REC_FRAME:
-			write_frame(cap, s, r);
-			break;
-		case REC_OPEN:
-			a = (struct open_args *)(r + 1);
-			slot_close(s);
-			s->path = strdup(a->path);
-			s->rotate_size = a->rotate_size;
-			s->rotate_count = a->rotate_count;
-			s->failed = false;
-			s->written = 24;
-			s->listen_fd = a->listen_fd;
-			if (s->listen_fd >= 0)
-				break;		/* the dumper comes with a client */
-			s->dumper = pcap_dump_fopen(cap->dead, a->fp);
-			if (!s->dumper) {
-				fprintf(stderr, PROGRAM ": capture %s: %s\n", a->path,
-					pcap_geterr(cap->dead));
-				fclose(a->fp);
-			}
-			break;
-		case REC_CLOSE:
-			slot_close(s);
-			break;
-		case REC_REOPEN:
-			for (i = 0; i < CAP_SLOTS; i++)
-				if (cap->w[i].path)
-					slot_reopen(cap, &cap->w[i]);
-			break;
-		case REC_STOP:
-			running = false;
-			break;
-		}
+		running &= handle(cap, r);
 		tail += rec_size(r->len);
 		atomic_store_explicit(&cap->tail, tail, memory_order_release);
 	}
@@ -722,7 +833,7 @@ bool capture_stop_thread(struct capture *cap)
 		}
 	}
 	for (i = 0; i < CAP_SLOTS; i++)
-		free(cap->slot_path[i]);
+		free(cap->sink[i].path);
 	pcap_close(cap->dead);
 	close(cap->efd);
 	free(cap->ring);

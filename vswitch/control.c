@@ -6,23 +6,19 @@
  * connects, writes one command on one line, reads the answer and sees the
  * connection close.  The answer's first line is "ok" or "error: WHY"; what
  * follows is the command's output, as text or, when the command has the
- * word --json, as one JSON document.  The commands:
+ * word --json, as one JSON document (show.c).  The commands are the table
+ * below, each with the words that name it, how many words follow, and its
+ * help; "help" lists them, and so does --help.  A wrong command gets its
+ * usage back; an error names the port or word that was wrong.
  *
- *   show ports | show counters | show fdb      [--json]
- *   port add SPEC          (the same SPEC as --port)
- *   port del NAME
- *   capture start PORT FILE [size=SIZE] [count=N]
- *   capture stop PORT
- *   impair PORT in|out [delay=T] [jitter=T] [loss=P] [rate=R] [dup=P]
- *                          (replaces that direction's impairments; none: off)
- *   stop                   (as SIGTERM)
+ * PORT in a command is a port's name; "--switch" instead of a PORT means
+ * the switch-wide captures (no port's name starts with '-', see port.c).
  *
  * Control connections are handled in the same loop as the ports, without
  * blocking: a client that does not read its answer only keeps its own
  * connection open.  This is not the fast path: it may allocate.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +33,7 @@
 
 #define CTL_LINE_MAX 8192
 #define CTL_WORDS 16
+#define SWITCH_WORD "--switch"
 
 struct control {
 	struct watch watch;
@@ -50,273 +47,359 @@ struct ctl_conn {
 	bool dead, replied;
 	char in[CTL_LINE_MAX];
 	size_t in_len;
-	char *out;
-	size_t out_len, out_pos, out_cap;
+	char *out;		/* the answer, all of it */
+	size_t out_len, out_pos;
 };
 
-static void out_printf(struct ctl_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_printf(struct ctl_conn *c, const char *fmt, ...)
+/* One command being run: what it says goes to OUT, or why not to ERR. */
+struct request {
+	struct vswitch *sw;
+	FILE *out;
+	bool json;
+	char err[512];
+};
+
+static void fail(struct request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct request *r, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(c->out + c->out_len, c->out_cap - c->out_len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (c->out_len + (size_t)n < c->out_cap) {
-			c->out_len += (size_t)n;
-			return;
-		}
-		char *bigger = realloc(c->out, c->out_cap * 2 + (size_t)n);
-
-		if (!bigger)
-			return;
-		c->out = bigger;
-		c->out_cap = c->out_cap * 2 + (size_t)n;
-	}
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
 }
 
-/* A JSON string (names and paths may hold anything a file name may). */
-static void out_json_string(struct ctl_conn *c, const char *s)
+/* The port named NAME, or NULL having said so. */
+static struct port *find_port(struct request *r, const char *name)
 {
-	out_printf(c, "\"");
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	struct port *p = port_find(r->sw, name);
 
-		if (ch == '"' || ch == '\\')
-			out_printf(c, "\\%c", ch);
-		else if (ch < 0x20)
-			out_printf(c, "\\u%04x", ch);
-		else
-			out_printf(c, "%c", ch);
-	}
-	out_printf(c, "\"");
+	if (!p)
+		fail(r, "port %s: no such port", name);
+	return p;
 }
 
-#define COUNTERS(X) X(rx_frames) X(rx_bytes) X(tx_frames) X(tx_bytes) X(rx_runt) \
-	X(rx_oversize) X(rx_garbage) X(rx_vlan_drop) X(tx_queue_drop) X(tx_oversize) \
-	X(tx_error) X(capture_drop) X(impair_loss) X(impair_dup) X(impair_qdrop)
-
-static void show_ports(struct ctl_conn *c, bool json, bool counters)
+/* The port named NAME that carries frames (not a stream listener), or NULL. */
+static struct port *find_wire(struct request *r, const char *name, const char *how)
 {
-	struct vswitch *sw = c->sw;
-	bool first = true;
-	char vlan[256];
+	struct port *p = find_port(r, name);
+
+	if (p && p->conf.kind == PORT_STREAM_LISTEN) {
+		fail(r, "port %s: a listener carries no frames (%s)", name, how);
+		return NULL;
+	}
+	return p;
+}
+
+/* --- the commands ------------------------------------------------------ */
+
+static void show_result(struct request *r, int rc)
+{
+	if (rc)
+		fail(r, "show: %s", strerror(-rc));
+}
+
+static void cmd_show_ports(struct request *r, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	show_result(r, show_ports(r->sw, r->out, r->json));
+}
+
+static void cmd_show_counters(struct request *r, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	show_result(r, show_counters(r->sw, r->out, r->json));
+}
+
+static void cmd_show_fdb(struct request *r, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	show_result(r, show_fdb(r->sw, r->out, r->json));
+}
+
+static void cmd_show_captures(struct request *r, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	show_result(r, show_captures(r->sw, r->out, r->json));
+}
+
+static void cmd_port_add(struct request *r, int argc, char **argv)
+{
+	struct port_conf conf;
+
+	(void)argc;
+	if (!port_parse_spec(argv[0], &conf, r->err, sizeof(r->err)))
+		port_add(r->sw, &conf, r->err, sizeof(r->err));
+}
+
+static void cmd_port_del(struct request *r, int argc, char **argv)
+{
+	struct port *p = find_port(r, argv[0]);
+
+	(void)argc;
+	if (p)
+		port_remove(p, NULL);
+}
+
+static void cmd_port_set(struct request *r, int argc, char **argv)
+{
+	bool down = !strcmp(argv[1], "down");
+	struct port *p;
+
+	(void)argc;
+	if (!down && strcmp(argv[1], "up")) {
+		fail(r, "port set %s: '%s': a port is set up or down", argv[0], argv[1]);
+		return;
+	}
+	p = find_port(r, argv[0]);
+	if (p)
+		port_set_down(p, down);
+}
+
+/* Where a capture command records: a port's wire, or the switch's input. */
+static struct capture_point *find_point(struct request *r, const char *name)
+{
+	struct port *p;
+
+	if (!strcmp(name, SWITCH_WORD))
+		return &r->sw->ingress;
+	p = find_wire(r, name, "capture its connections, or give it capture=");
+	return p ? &p->capture : NULL;
+}
+
+/* size=SIZE and count=N; false having said why not. */
+static bool rotation(struct request *r, int argc, char **argv, uint64_t *size,
+		     unsigned int *count)
+{
+	unsigned long n;
+	char *end;
 	int i;
 
-	if (json)
-		out_printf(c, "{\"hub\": %s, \"ports\": [", sw->hub ? "true" : "false");
-	else if (counters)
-		out_printf(c, "%-16s %10s %12s %10s %12s %6s %8s %8s %6s %8s %8s %8s %8s %8s %8s %8s\n",
-			   "PORT", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "RUNT",
-			   "OVERSIZE", "GARBAGE", "VLAN", "QDROP", "TX_BIG", "TX_ERR", "CAPDROP",
-			   "LOST", "DUPED", "IMPQDROP");
-	else
-		out_printf(c, "%-16s %-13s %-28s %-16s %5s %-20s %s\n", "PORT", "KIND", "WHERE",
-			   "VLAN", "MTU", "CAPTURE", "IMPAIRMENTS");
-	for (i = 0; i < VSW_MAX_PORTS; i++) {
-		struct port *p = sw->ports[i];
-		char imp_in[160], imp_out[160], imp[340];
-		const char *capture;
-
-		if (!p)
+	*size = *count = 0;
+	for (i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "size=", 5) && !size_parse(argv[i] + 5, size) && *size)
 			continue;
-		impair_format(&p->imp[IMPAIR_IN].conf, imp_in, sizeof(imp_in));
-		impair_format(&p->imp[IMPAIR_OUT].conf, imp_out, sizeof(imp_out));
-		snprintf(imp, sizeof(imp), "%s%s%s%s%s", imp_in[0] ? "in:" : "", imp_in,
-			 imp_in[0] && imp_out[0] ? " " : "", imp_out[0] ? "out:" : "", imp_out);
-		vlan_format(&p->conf.vlan, vlan, sizeof(vlan));
-		capture = p->capture >= 0 ? capture_file(sw->cap, p->capture) : "";
-		if (json) {
-			out_printf(c, "%s\n  {\"name\": ", first ? "" : ",");
-			out_json_string(c, p->conf.name);
-			out_printf(c, ", \"kind\": \"%s\", \"where\": ", port_kind_name(p->conf.kind));
-			out_json_string(c, p->conf.arg);
-			out_printf(c, ", \"vlan\": \"%s\", \"mtu\": %u, \"capture\": ", vlan, p->conf.mtu);
-			out_json_string(c, capture);
-			out_printf(c, ", \"impair_in\": \"%s\", \"impair_out\": \"%s\"", imp_in, imp_out);
-#define JSON_COUNTER(name) out_printf(c, ", \"" #name "\": %" PRIu64, p->c.name);
-			COUNTERS(JSON_COUNTER)
-			out_printf(c, "}");
-			first = false;
-		} else if (counters) {
-			if (p->conf.kind == PORT_STREAM_LISTEN)
-				continue;
-			out_printf(c, "%-16s %10" PRIu64 " %12" PRIu64 " %10" PRIu64 " %12" PRIu64
-				   " %6" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %8" PRIu64
-				   " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
-				   " %8" PRIu64 "\n", p->conf.name,
-				   p->c.rx_frames, p->c.rx_bytes, p->c.tx_frames, p->c.tx_bytes,
-				   p->c.rx_runt, p->c.rx_oversize, p->c.rx_garbage, p->c.rx_vlan_drop,
-				   p->c.tx_queue_drop, p->c.tx_oversize, p->c.tx_error,
-				   p->c.capture_drop, p->c.impair_loss, p->c.impair_dup,
-				   p->c.impair_qdrop);
-		} else {
-			out_printf(c, "%-16s %-13s %-28s %-16s %5u %-20s %s\n", p->conf.name,
-				   port_kind_name(p->conf.kind), p->conf.arg, vlan, p->conf.mtu,
-				   capture[0] ? capture : "-", imp[0] ? imp : "-");
+		if (!strncmp(argv[i], "count=", 6) && argv[i][6] >= '0' && argv[i][6] <= '9' &&
+		    (n = strtoul(argv[i] + 6, &end, 10)) >= 1 && n <= 10000 && !*end) {
+			*count = (unsigned int)n;
+			continue;
+		}
+		fail(r, "capture start: bad option '%s' (size=SIZE, count=1..10000)", argv[i]);
+		return false;
+	}
+	if (*size && !*count)
+		*count = 2;
+	return true;
+}
+
+static void cmd_capture_start(struct request *r, int argc, char **argv)
+{
+	struct capture_point *pt;
+	unsigned int count;
+	uint64_t size;
+
+	if (!rotation(r, argc - 2, argv + 2, &size, &count))
+		return;
+	pt = find_point(r, argv[0]);
+	if (pt)
+		capture_open(r->sw->cap, pt, argv[1], size, count, r->err, sizeof(r->err));
+}
+
+static void cmd_capture_stop(struct request *r, int argc, char **argv)
+{
+	struct capture_point *pt = find_point(r, argv[0]);
+	const char *file = argc > 1 ? argv[1] : NULL;
+
+	if (!pt)
+		return;
+	if (!pt->n)
+		fail(r, "%s: not being captured", pt->label);
+	else if (!capture_close(r->sw->cap, pt, file))
+		fail(r, "%s: not captured to %s", pt->label, file);
+}
+
+static void cmd_impair(struct request *r, int argc, char **argv)
+{
+	struct impair_conf ic = { 0 };
+	const char *why;
+	struct port *p;
+	int i;
+
+	if (strcmp(argv[1], "in") && strcmp(argv[1], "out")) {
+		fail(r, "port %s: '%s': the direction is in or out", argv[0], argv[1]);
+		return;
+	}
+	for (i = 2; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (!eq) {
+			fail(r, "port %s: impairments are KEY=VALUE (delay, jitter, loss, rate, dup)",
+			     argv[0]);
+			return;
+		}
+		*eq = '\0';
+		why = impair_parse(argv[i], eq + 1, &ic);
+		if (why) {
+			fail(r, "port %s: %s=%s: %s", argv[0], argv[i], eq + 1, why);
+			return;
 		}
 	}
-	if (json)
-		out_printf(c, "\n]}\n");
+	p = find_wire(r, argv[0], "impair its connections, or give it in-/out- options");
+	if (p && impair_set(p, argv[1][0] == 'o' ? IMPAIR_OUT : IMPAIR_IN, &ic))
+		fail(r, "port %s: impairments: %s", argv[0], strerror(ENOMEM));
 }
 
-struct fdb_show {
-	struct ctl_conn *c;
-	bool json, first;
+static void cmd_stop(struct request *r, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	r->sw->stopping = true;
+}
+
+static void cmd_help(struct request *r, int argc, char **argv);
+
+static const struct command {
+	const char *name;	/* the words that name it */
+	const char *args;	/* what follows, for usage and help */
+	int min, max;		/* how many words follow */
+	void (*run)(struct request *r, int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "show ports", "", 0, 0, cmd_show_ports,
+	  "every port: where, VLANs, MTU, state, captures..." },
+	{ "show counters", "", 0, 0, cmd_show_counters, "every port's counters" },
+	{ "show fdb", "", 0, 0, cmd_show_fdb, "the MAC table" },
+	{ "show captures", "", 0, 0, cmd_show_captures,
+	  "every capture: the port (or " SWITCH_WORD "), file, rotation" },
+	{ "port add", "SPEC", 1, 1, cmd_port_add, "add a port, as --port=SPEC" },
+	{ "port del", "NAME", 1, 1, cmd_port_del, "close a port" },
+	{ "port set", "NAME up|down", 2, 2, cmd_port_set,
+	  "cut a port's link in the switch, or mend it" },
+	{ "capture start", "PORT|" SWITCH_WORD " FILE [size=SIZE] [count=N]", 2, 4,
+	  cmd_capture_start, "record to FILE (up to 4 at once each)" },
+	{ "capture stop", "PORT|" SWITCH_WORD " [FILE]", 1, 2, cmd_capture_stop,
+	  "stop that capture, or all of them" },
+	{ "impair", "PORT in|out [delay=T] [jitter=T] [loss=P%] [rate=R] [dup=P%]", 2, 7,
+	  cmd_impair, "set one direction's impairments (none: clear)" },
+	{ "stop", "", 0, 0, cmd_stop, "stop the switch, as SIGTERM" },
+	{ "help", "", 0, 0, cmd_help, "this list" },
 };
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static void show_fdb_entry(const struct fdb_entry *e, uint64_t age_ns, void *arg)
+/* "  USAGE  HELP", HELP on a line of its own if USAGE is long. */
+static void usage_line(FILE *out, const struct command *cmd)
 {
-	struct fdb_show *s = arg;
-	struct port *p = s->c->sw->ports[e->port];
-	char mac[18];
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%s%s%s", cmd->name, cmd->args[0] ? " " : "",
+			 cmd->args);
 
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1],
-		 e->mac[2], e->mac[3], e->mac[4], e->mac[5]);
-	if (!p)
-		return;
-	if (s->json) {
-		out_printf(s->c, "%s\n  {\"vlan\": %u, \"mac\": \"%s\", \"port\": ",
-			   s->first ? "" : ",", e->vid, mac);
-		out_json_string(s->c, p->conf.name);
-		out_printf(s->c, ", \"age\": %.3f}", (double)age_ns / 1e9);
-	} else {
-		out_printf(s->c, "%4u  %s  %-16s %8.1f\n", e->vid, mac, p->conf.name,
-			   (double)age_ns / 1e9);
-	}
-	s->first = false;
-}
-
-static void show_fdb(struct ctl_conn *c, bool json)
-{
-	struct fdb_show s = { c, json, true };
-
-	if (json)
-		out_printf(c, "{\"ageing\": %" PRIu64 ", \"entries\": [",
-			   (uint64_t)(c->sw->fdb.ageing_ns / 1000000000u));
+	if (n < 25)
+		fprintf(out, "  %-25s %s\n", line, cmd->help);
 	else
-		out_printf(c, "VLAN  MAC                PORT             AGE(s)\n");
-	fdb_each(&c->sw->fdb, c->sw->loop.now_ns, show_fdb_entry, &s);
-	if (json)
-		out_printf(c, "\n]}\n");
+		fprintf(out, "  %s\n  %-25s %s\n", line, "", cmd->help);
 }
 
-/* Run one command; its answer goes to c->out. */
+void control_usage(FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		usage_line(out, &commands[i]);
+}
+
+static void cmd_help(struct request *r, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	control_usage(r->out);
+	fprintf(r->out, "  (add --json to any command for JSON)\n");
+}
+
+/* How many of ARGV's first words NAME is ("show ports": 2), or 0. */
+static int name_matches(const char *name, int argc, char **argv)
+{
+	size_t n = strcspn(name, " ");
+
+	if (argc < 1 || strlen(argv[0]) != n || strncmp(argv[0], name, n))
+		return 0;
+	if (!name[n])
+		return 1;
+	return argc >= 2 && !strcmp(argv[1], name + n + 1) ? 2 : 0;
+}
+
+/* Why ARGV is no command: the words that may follow its first, if it has some. */
+static void unknown(struct request *r, int argc, char **argv)
+{
+	char known[256] = "";
+	size_t i, n, len;
+
+	for (i = 0; i < NCOMMANDS && argc; i++) {
+		n = strcspn(commands[i].name, " ");
+		len = strlen(known);
+		if (commands[i].name[n] && strlen(argv[0]) == n &&
+		    !strncmp(argv[0], commands[i].name, n))
+			snprintf(known + len, sizeof(known) - len, "%s%s", len ? ", " : "",
+				 commands[i].name + n + 1);
+	}
+	if (known[0] && argc > 1)
+		fail(r, "%s: '%s' is not one of: %s", argv[0], argv[1], known);
+	else if (known[0])
+		fail(r, "%s: what? (%s)", argv[0], known);
+	else
+		fail(r, "unknown command '%s' (try: help)", argc ? argv[0] : "");
+}
+
+/* TEXT is the whole answer (a client gets no answer if there is no memory). */
+static void answer(struct ctl_conn *c, const char *text)
+{
+	c->out = strdup(text);
+	c->out_len = c->out ? strlen(text) : 0;
+}
+
+/* The command ARGV's first WORDS name, or NULL. */
+static const struct command *lookup(int argc, char **argv, int *words)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if ((*words = name_matches(commands[i].name, argc, argv)))
+			return &commands[i];
+	return NULL;
+}
+
+/* Run one command: ok and its output, or why not, into c->out. */
 static void run_command(struct ctl_conn *c, int argc, char **argv)
 {
-	struct vswitch *sw = c->sw;
-	char err[512] = "";
-	bool json = false;
-	struct port_conf conf;
-	struct port *p;
-	int i, j;
+	struct request r = { .sw = c->sw };
+	const struct command *cmd;
+	char *output = NULL;
+	size_t output_len = 0;
+	int j, k, n, words;
 
-	for (i = j = 0; i < argc; i++)
-		if (!strcmp(argv[i], "--json"))
-			json = true;
+	for (j = k = 0; j < argc; j++)
+		if (!strcmp(argv[j], "--json"))
+			r.json = true;
 		else
-			argv[j++] = argv[i];
-	argc = j;
-
-	if (argc == 2 && !strcmp(argv[0], "show") && !strcmp(argv[1], "ports")) {
-		out_printf(c, "ok\n");
-		show_ports(c, json, false);
-	} else if (argc == 2 && !strcmp(argv[0], "show") && !strcmp(argv[1], "counters")) {
-		out_printf(c, "ok\n");
-		show_ports(c, json, true);
-	} else if (argc == 2 && !strcmp(argv[0], "show") && !strcmp(argv[1], "fdb")) {
-		out_printf(c, "ok\n");
-		show_fdb(c, json);
-	} else if (argc == 3 && !strcmp(argv[0], "port") && !strcmp(argv[1], "add")) {
-		if (!port_parse_spec(argv[2], &conf, err, sizeof(err)) &&
-		    (p = port_add(sw, &conf, err, sizeof(err))))
-			out_printf(c, "ok\n");
-	} else if (argc == 3 && !strcmp(argv[0], "port") && !strcmp(argv[1], "del")) {
-		p = port_find(sw, argv[2]);
-		if (!p)
-			snprintf(err, sizeof(err), "port %s: no such port", argv[2]);
-		else {
-			port_remove(p, NULL);
-			out_printf(c, "ok\n");
-		}
-	} else if (argc >= 4 && argc <= 6 && !strcmp(argv[0], "capture") &&
-		   !strcmp(argv[1], "start")) {
-		uint64_t size = 0;
-		unsigned long count = 0;
-		const char *why;
-
-		p = port_find(sw, argv[2]);
-		for (i = 4; i < argc && !err[0]; i++) {
-			if (!strncmp(argv[i], "size=", 5) && !(why = size_parse(argv[i] + 5, &size)))
-				continue;
-			if (!strncmp(argv[i], "count=", 6) && (count = strtoul(argv[i] + 6, NULL, 10)) &&
-			    count <= 10000)
-				continue;
-			snprintf(err, sizeof(err), "capture start: bad option '%s' (size=SIZE, count=1..10000)",
-				 argv[i]);
-		}
-		if (!err[0] && !p)
-			snprintf(err, sizeof(err), "port %s: no such port", argv[2]);
-		else if (!err[0] && p->conf.kind == PORT_STREAM_LISTEN)
-			snprintf(err, sizeof(err), "port %s: a listener carries no frames (capture its connections, or give it capture=)",
-				 argv[2]);
-		else if (!err[0] && !port_start_capture(p, argv[3], size,
-							 size && !count ? 2 : (unsigned int)count,
-							 err, sizeof(err)))
-			out_printf(c, "ok\n");
-	} else if (argc == 3 && !strcmp(argv[0], "capture") && !strcmp(argv[1], "stop")) {
-		p = port_find(sw, argv[2]);
-		if (!p)
-			snprintf(err, sizeof(err), "port %s: no such port", argv[2]);
-		else if (p->capture < 0)
-			snprintf(err, sizeof(err), "port %s: not being captured", argv[2]);
-		else {
-			port_stop_capture(p);
-			out_printf(c, "ok\n");
-		}
-	} else if (argc >= 3 && !strcmp(argv[0], "impair") &&
-		   (!strcmp(argv[2], "in") || !strcmp(argv[2], "out"))) {
-		struct impair_conf ic = { 0 };
-		const char *why = NULL;
-
-		p = port_find(sw, argv[1]);
-		for (i = 3; i < argc && !why; i++) {
-			char *eq = strchr(argv[i], '=');
-
-			if (!eq) {
-				why = "impairments are KEY=VALUE (delay, jitter, loss, rate, dup)";
-				break;
-			}
-			*eq = '\0';
-			why = impair_parse(argv[i], eq + 1, &ic);
-			if (why)
-				snprintf(err, sizeof(err), "port %s: %s=%s: %s", argv[1], argv[i],
-					 eq + 1, why);
-		}
-		if (why && !err[0])
-			snprintf(err, sizeof(err), "port %s: %s", argv[1], why);
-		else if (!err[0] && !p)
-			snprintf(err, sizeof(err), "port %s: no such port", argv[1]);
-		else if (!err[0] && p->conf.kind == PORT_STREAM_LISTEN)
-			snprintf(err, sizeof(err), "port %s: a listener carries no frames (impair its connections, or give it in-/out- options)",
-				 argv[1]);
-		else if (!err[0] && impair_set(p, argv[2][0] == 'o' ? IMPAIR_OUT : IMPAIR_IN, &ic))
-			snprintf(err, sizeof(err), "port %s: impairments: %s", argv[1], strerror(ENOMEM));
-		else if (!err[0])
-			out_printf(c, "ok\n");
-	} else if (argc == 1 && !strcmp(argv[0], "stop")) {
-		out_printf(c, "ok\n");
-		sw->stopping = true;
-	} else {
-		snprintf(err, sizeof(err), "unknown command '%s' (show ports|counters|fdb, port add|del, capture start|stop, impair, stop)",
-			 argc ? argv[0] : "");
-	}
-	if (err[0])
-		out_printf(c, "error: %s\n", err);
+			argv[k++] = argv[j];
+	argc = k;
+	cmd = lookup(argc, argv, &words);
+	r.out = open_memstream(&output, &output_len);
+	if (!r.out)
+		fail(&r, "%s", strerror(ENOMEM));
+	else if (!cmd)
+		unknown(&r, argc, argv);
+	else if (argc - words < cmd->min || argc - words > cmd->max)
+		fail(&r, "usage: %s%s%s", cmd->name, cmd->args[0] ? " " : "", cmd->args);
+	else
+		cmd->run(&r, argc - words, argv + words);
+	if (r.out && fclose(r.out))
+		fail(&r, "%s", strerror(ENOMEM));
+	if (r.err[0])
+		n = asprintf(&c->out, "error: %s\n", r.err);
+	else
+		n = asprintf(&c->out, "ok\n%s", output ? output : "");
+	if (n < 0)
+		c->out = NULL;		/* the client sees the connection close */
+	c->out_len = n < 0 ? 0 : (size_t)n;
+	free(output);
 }
 
 static void conn_free(void *arg)
@@ -384,7 +467,7 @@ static void conn_event(struct watch *w, uint32_t events)
 		return;		/* wait for the rest of the line */
 	c->replied = true;
 	if (!nl && c->in_len >= sizeof(c->in) - 1) {
-		out_printf(c, "error: command too long\n");
+		answer(c, "error: command too long\n");
 	} else {
 		if (nl)
 			*nl = '\0';
@@ -392,7 +475,7 @@ static void conn_event(struct watch *w, uint32_t events)
 		     word = strtok_r(NULL, " \t\r", &save))
 			argv[argc++] = word;
 		if (word)
-			out_printf(c, "error: too many words\n");
+			answer(c, "error: too many words\n");
 		else
 			run_command(c, argc, argv);
 	}
@@ -411,11 +494,7 @@ static void control_event(struct watch *w, uint32_t events)
 		if (fd < 0)
 			return;
 		c = calloc(1, sizeof(*c));
-		if (c)
-			c->out = malloc(c->out_cap = 4096);
-		if (!c || !c->out) {
-			if (c)
-				free(c);
+		if (!c) {
 			close(fd);
 			continue;
 		}

@@ -91,6 +91,7 @@ int ctl_main(int argc, char **argv)
 	if (strcmp(answer, "ok") != 0) {
 		fprintf(stderr, PROGRAM ": %s\n",
 			strncmp(answer, "error: ", 7) ? answer : answer + 7);
+		free(answer);
 		return 1;
 	}
 	if (nl)

@@ -50,6 +50,14 @@ int fdb_init(struct fdb *fdb, unsigned int capacity, uint64_t ageing_ns)
 	return 0;
 }
 
+void fdb_free(struct fdb *fdb)
+{
+	free(fdb->buckets);
+	free(fdb->pool);
+	fdb->buckets = NULL;
+	fdb->pool = fdb->free = NULL;
+}
+
 static struct fdb_entry **fdb_find(struct fdb *fdb, uint16_t vid, const uint8_t *mac)
 {
 	struct fdb_entry **pp = &fdb->buckets[fdb_hash(fdb, vid, mac)];

@@ -4,9 +4,13 @@
  * A port's reader hands each frame it read to forward_frame(), which does,
  * in order, what a hardware switch does:
  *
- *   1. count it, and record it if the port is being captured: the capture
- *      shows what was on the wire, good frames and bad; then the port's
- *      "in" impairments (impair.c) may delay, lose or duplicate it;
+ *   0. drop it if the port is down (counted as admin_drop): its cable is
+ *      cut, so nothing of it is counted, captured or learned;
+ *   1. count it, and record it for the port's captures and the switch-wide
+ *      ones, in one record (capture.c): they show what was on the wire, good
+ *      frames and bad, each frame entering the switch once; then the port's
+ *      "in" impairments (impair.c) may delay, lose or duplicate it (a frame
+ *      they hold while the port goes down is dropped there, as admin_drop);
  *   2. check it: shorter than an Ethernet header is a runt, longer than the
  *      port's MTU (plus header and, if tagged, tag) is oversize, a group
  *      address as the source is garbage; each is counted and dropped;
@@ -19,7 +23,8 @@
  *      everything in hub mode, floods to every other port carrying the VLAN;
  *   6. deliver: each output port gets the frame in its own form, tagged for
  *      a trunk, untagged for an access port; the other form is built once,
- *      in a scratch buffer, only if some port needs it.
+ *      in a scratch buffer, only if some port needs it.  A port that is down
+ *      drops it there (port.c), counted as admin_drop, not captured.
  *
  * Nothing here allocates, blocks or takes a lock.
  */
@@ -72,9 +77,14 @@ static void deliver(struct port *out, struct frame_forms *f)
 
 void forward_frame(struct vswitch *sw, struct port *in, uint8_t *frame, size_t len)
 {
+	if (in->conf.down) {
+		in->c.admin_drop++;
+		return;
+	}
 	in->c.rx_frames++;
 	in->c.rx_bytes += len;
-	if (in->capture >= 0 && !capture_frame(sw->cap, in->capture, frame, len))
+	if ((in->capture.n | sw->ingress.n) &&
+	    !capture_frame(sw->cap, in->capture.n ? in->index : -1, sw->ingress.n, frame, len))
 		in->c.capture_drop++;
 	if (in->imp[IMPAIR_IN].active && impair_take(in, IMPAIR_IN, frame, len))
 		return;		/* it comes back through forward_checked() */

@@ -251,10 +251,12 @@ static uint64_t release_due(struct vswitch *sw, uint64_t now)
 				queue_drop(&l->q, sizeof(r));
 				queue_copy_out(&l->q, sw->impairbuf, r.len);
 				queue_drop(&l->q, r.len);
-				if (dir == IMPAIR_IN)
-					forward_checked(sw, p, sw->impairbuf, r.len);
-				else
+				if (dir == IMPAIR_OUT)
 					port_send_now(p, sw->impairbuf, r.len);
+				else if (p->conf.down)	/* it went down meanwhile */
+					p->c.admin_drop++;
+				else
+					forward_checked(sw, p, sw->impairbuf, r.len);
 				if (p->dead)
 					break;
 			}

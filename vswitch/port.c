@@ -12,14 +12,20 @@
  *   sharenet:FILE a sharenet file: every lguest guest on it (a DMA endpoint
  *                 through /dev/lguest, with a promiscuous slot)
  *   options: name=, vlan=, trunk=, mtu=, capture=, capture-size=,
- *            capture-count=, remote= (dgram), and impairments in-delay=,
- *            out-loss=... (impair.c)
+ *            capture-count=, remote= (dgram), down (no value), and
+ *            impairments in-delay=, out-loss=... (impair.c)
  *
  * Here a port is opened (by its kind's file), registered with the loop and
  * the port table, closed again, and sent to.  Sending never blocks: a frame
  * a port cannot take now waits in the port's bounded queue, or, when that is
  * full, is dropped and counted.  A port's capture starts before its
  * descriptor is watched, so it records from the port's first frame.
+ *
+ * A port may be down: its cable cut in the switch, not at the peer (a tap
+ * or a guest's interface keeps its carrier).  Nothing crosses it: frames
+ * it receives are dropped as they arrive (forward.c), frames for it as they
+ * would leave, both counted as admin_drop and neither captured; what the
+ * switch learned about it is forgotten when it goes down.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -59,11 +65,13 @@ const char *port_kind_name(enum port_kind kind)
 	return "?";
 }
 
+/* Letters, digits and ._-+@, not starting with '-' (that is an option:
+ * the control command "capture start --switch"). */
 static bool name_ok(const char *name)
 {
 	const char *s;
 
-	if (!*name)
+	if (!*name || *name == '-')
 		return false;
 	for (s = name; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -121,7 +129,7 @@ static const char *parse_spec(const char *spec, struct port_conf *conf, char *wh
 		if (strlen(s) >= IFNAMSIZ)
 			return "interface names have at most 15 characters";
 		if (!name_ok(s))
-			return "an interface name is letters, digits and ._-+@";
+			return "an interface name is letters, digits and ._-+@ (not starting with -)";
 	} else if (strlen(s) >= sizeof(conf->arg)) {
 		return "path too long (at most 107 bytes)";
 	}
@@ -130,6 +138,10 @@ static const char *parse_spec(const char *spec, struct port_conf *conf, char *wh
 	while ((opt = strtok_r(NULL, ",", &save))) {
 		char *val = strchr(opt, '=');
 
+		if (!strcmp(opt, "down")) {
+			conf->down = true;
+			continue;
+		}
 		if (!val) {
 			snprintf(why, whylen, "option '%s' needs a value (%s=...)", opt, opt);
 			return why;
@@ -138,7 +150,7 @@ static const char *parse_spec(const char *spec, struct port_conf *conf, char *wh
 		e = NULL;
 		if (!strcmp(opt, "name")) {
 			if (strlen(val) >= sizeof(conf->name) || !name_ok(val))
-				e = "a name is at most 31 letters, digits and ._-+@";
+				e = "a name is at most 31 letters, digits and ._-+@, not starting with -";
 			else
 				strcpy(conf->name, val), named = true;
 		} else if (!strcmp(opt, "vlan")) {
@@ -217,31 +229,22 @@ struct port *port_find(struct vswitch *sw, const char *name)
 	return NULL;
 }
 
-int port_start_capture(struct port *p, const char *file, uint64_t size, unsigned int count,
-		       char *err, size_t errlen)
+void port_set_down(struct port *p, bool down)
 {
-	const char *why = NULL;
-	int slot;
+	struct vswitch *sw = p->sw;
+	int i;
 
-	if (p->capture >= 0) {
-		snprintf(err, errlen, "port %s: already captured to %s", p->conf.name,
-			 capture_file(p->sw->cap, p->capture));
-		return -EBUSY;
-	}
-	slot = capture_open(p->sw->cap, file, size, count, &why);
-	if (slot < 0) {
-		snprintf(err, errlen, "port %s: capture %s: %s", p->conf.name, file, why);
-		return -EIO;
-	}
-	p->capture = slot;
-	return 0;
-}
-
-void port_stop_capture(struct port *p)
-{
-	if (p->capture >= 0)
-		capture_close(p->sw->cap, p->capture);
-	p->capture = -1;
+	if (p->conf.kind == PORT_STREAM_LISTEN)	/* and every connection it made */
+		for (i = 0; i < VSW_MAX_PORTS; i++)
+			if (sw->ports[i] && sw->ports[i]->listener == p->index)
+				port_set_down(sw->ports[i], down);
+	if (p->conf.down == down)
+		return;
+	p->conf.down = down;
+	if (down)
+		fdb_flush_port(&sw->fdb, p->index);
+	if (sw->verbose)
+		vsw_log(sw, "port %s: set %s", p->conf.name, down ? "down" : "up");
 }
 
 static void port_free(void *arg)
@@ -285,14 +288,15 @@ static struct port *port_create(struct vswitch *sw, const struct port_conf *conf
 	p->sw = sw;
 	p->conf = *conf;
 	p->index = index;
-	p->capture = -1;
+	p->capture.id = index;
+	snprintf(p->capture.label, sizeof(p->capture.label), "port %s", conf->name);
 	p->listener = -1;
 	p->watch.fd = -1;
 
 	/* The capture first, so that it sees the first frame. */
 	if (conf->capture[0] && conf->kind != PORT_STREAM_LISTEN &&
-	    port_start_capture(p, conf->capture, conf->capture_size, conf->capture_count,
-			       err, errlen)) {
+	    capture_open(sw->cap, &p->capture, conf->capture, conf->capture_size,
+			 conf->capture_count, err, errlen)) {
 		if (fd >= 0)
 			close(fd);
 		port_free(p);
@@ -330,7 +334,7 @@ static struct port *port_create(struct vswitch *sw, const struct port_conf *conf
 	if (!r && (r = loop_add(&sw->loop, &p->watch, p->io ? 0 : EPOLLIN)) < 0)
 		snprintf(err, errlen, "port %s: epoll: %s", conf->name, strerror(-r));
 	if (r) {
-		port_stop_capture(p);
+		capture_close(sw->cap, &p->capture, NULL);
 		sharenet_port_close(p);
 		uring_tap_stop(p);
 		if (p->watch.fd >= 0) {
@@ -406,7 +410,7 @@ void port_remove(struct port *p, const char *why)
 			if (sw->ports[i] && sw->ports[i]->listener == p->index)
 				port_remove(sw->ports[i], NULL);
 	fdb_flush_port(&sw->fdb, p->index);
-	port_stop_capture(p);
+	capture_close(sw->cap, &p->capture, NULL);
 	loop_defer_free(&sw->loop, p, port_free);
 }
 
@@ -455,7 +459,8 @@ void port_flush_queue(struct port *p)
 
 void port_send(struct port *p, const uint8_t *frame, size_t len)
 {
-	if (p->imp[IMPAIR_OUT].active && impair_take(p, IMPAIR_OUT, frame, len))
+	/* (A down port's frames are dropped in port_send_now(), not delayed.) */
+	if (p->imp[IMPAIR_OUT].active && !p->conf.down && impair_take(p, IMPAIR_OUT, frame, len))
 		return;		/* it comes back through port_send_now() */
 	port_send_now(p, frame, len);
 }
@@ -467,6 +472,10 @@ void port_send_now(struct port *p, const uint8_t *frame, size_t len)
 	struct iovec iov[2] = { { hdr, 4 }, { (void *)frame, len } };
 	ssize_t n = 0;
 
+	if (p->conf.down) {
+		p->c.admin_drop++;
+		return;
+	}
 	if (!queue_empty(&p->q)) {
 		if (queue_space(&p->q) < 4 + len) {
 			p->c.tx_queue_drop++;
@@ -532,7 +541,7 @@ void port_send_now(struct port *p, const uint8_t *frame, size_t len)
 sent:
 	p->c.tx_frames++;
 	p->c.tx_bytes += len;
-	if (p->capture >= 0 && !capture_frame(p->sw->cap, p->capture, frame, len))
+	if (p->capture.n && !capture_frame(p->sw->cap, p->index, false, frame, len))
 		p->c.capture_drop++;
 	if (!queue_empty(&p->q) && !p->out_armed)
 		port_watch_out(p, true);

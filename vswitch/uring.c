@@ -202,8 +202,8 @@ static void write_done(struct tap_io *io, unsigned int i, int res)
 	}
 	p->c.tx_frames++;
 	p->c.tx_bytes += (uint64_t)res;
-	if (p->capture >= 0 &&
-	    !capture_frame(p->sw->cap, p->capture, io->tx + i * io->buf_size, (size_t)res))
+	if (p->capture.n &&
+	    !capture_frame(p->sw->cap, p->index, false, io->tx + i * io->buf_size, (size_t)res))
 		p->c.capture_drop++;
 }
 

@@ -19,8 +19,9 @@
  *   vlan.c      802.1Q: access and trunk ports, tags in and out
  *   forward.c   one frame's trip: checks, learning, the decision, delivery
  *   impair.c    delay, jitter, loss, rate and duplication, per port and direction
- *   capture.c   pcap files, written by their own thread
- *   control.c   the control socket: commands at run time
+ *   capture.c   pcap files, written by their own thread (capture.h)
+ *   control.c   the control socket: its commands, in a table
+ *   show.c      what "show" answers, as text or JSON (jansson)
  *   ctl.c       the client: lguest-vswitch ctl SOCKET COMMAND...
  */
 #ifndef LGUEST_VSWITCH_H
@@ -29,12 +30,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include "capture.h"
 
 #define PROGRAM "lguest-vswitch"
 
 #define VSW_MAX_PORTS	256	/* a port index fits in a uint8_t... almost */
+_Static_assert(CAPTURE_SWITCH == VSW_MAX_PORTS, "capture points: one per port, then the switch");
 #define VSW_MTU_DEFAULT	1500
 #define VSW_MTU_MAX	9000
 #define ETH_HLEN_	14
@@ -114,7 +119,7 @@ enum port_kind {
 };
 
 struct port_counters {
-	uint64_t rx_frames, rx_bytes;	/* everything that came in */
+	uint64_t rx_frames, rx_bytes;	/* everything that came in (while up) */
 	uint64_t tx_frames, tx_bytes;	/* everything that went out */
 	uint64_t rx_runt;		/* shorter than an Ethernet header */
 	uint64_t rx_oversize;		/* longer than the port's MTU allows */
@@ -127,6 +132,7 @@ struct port_counters {
 	uint64_t impair_loss;		/* lost on purpose (loss=) */
 	uint64_t impair_dup;		/* duplicated on purpose (dup=) */
 	uint64_t impair_qdrop;		/* the delay line was full */
+	uint64_t admin_drop;		/* in or out while the port was down */
 };
 
 /* --- impair.c ---------------------------------------------------------- */
@@ -149,6 +155,7 @@ struct port_conf {
 	char arg[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* tap name or path */
 	char remote[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* dgram */
 	unsigned int mtu;
+	bool down;		/* administratively: nothing crosses it */
 	struct vlan_conf vlan;
 	char capture[4096];
 	uint64_t capture_size;
@@ -166,7 +173,7 @@ struct port {
 	bool tap_created;	/* we made the interface (it goes when we close) */
 	bool out_armed;		/* EPOLLOUT is being watched */
 	struct queue q;
-	int capture;		/* capture slot, or -1 */
+	struct capture_point capture;	/* its wire, both directions */
 	struct port_counters c;
 	struct impair_line imp[2];	/* IMPAIR_IN, IMPAIR_OUT */
 	/* stream: a frame being gathered */
@@ -202,6 +209,7 @@ struct fdb {
 	uint64_t full_drops;	/* addresses not learned: table full */
 };
 int fdb_init(struct fdb *fdb, unsigned int capacity, uint64_t ageing_ns);
+void fdb_free(struct fdb *fdb);
 void fdb_learn(struct fdb *fdb, uint16_t vid, const uint8_t *mac, int port, uint64_t now);
 /* The port MAC lives behind on VID, or -1. */
 int fdb_lookup(struct fdb *fdb, uint16_t vid, const uint8_t *mac, uint64_t now);
@@ -211,22 +219,6 @@ void fdb_flush_port(struct fdb *fdb, int port);
 void fdb_each(struct fdb *fdb, uint64_t now,
 	      void (*fn)(const struct fdb_entry *e, uint64_t age_ns, void *arg), void *arg);
 
-/* --- capture.c --------------------------------------------------------- */
-struct capture;
-struct capture *capture_new(size_t ring_bytes);
-/* Open FILE (errors: NULL, then *why says it); returns a slot or -1. */
-int capture_open(struct capture *cap, const char *file, uint64_t rotate_size,
-		 unsigned int rotate_count, const char **why);
-void capture_close(struct capture *cap, int slot);
-/* Record a frame seen on SLOT now; false if the ring was full (dropped). */
-bool capture_frame(struct capture *cap, int slot, const void *frame, size_t len);
-/* Wake the writer if anything was recorded since the last kick. */
-void capture_kick(struct capture *cap);
-void capture_reopen_all(struct capture *cap);
-/* Stop the writer; false if it was stuck and left behind (see main()). */
-bool capture_stop_thread(struct capture *cap);
-const char *capture_file(struct capture *cap, int slot);
-
 /* --- the switch -------------------------------------------------------- */
 struct control;
 struct vswitch {
@@ -235,6 +227,7 @@ struct vswitch {
 	int port_limit;			/* no port at this index or above */
 	struct fdb fdb;
 	struct capture *cap;
+	struct capture_point ingress;	/* every frame entering, once */
 	struct control *control;
 	bool hub;
 	bool verbose;
@@ -278,9 +271,9 @@ struct port *port_find(struct vswitch *sw, const char *name);
 void port_send(struct port *p, const uint8_t *frame, size_t len);
 int port_watch_out(struct port *p, bool on);
 const char *port_kind_name(enum port_kind kind);
-int port_start_capture(struct port *p, const char *file, uint64_t size, unsigned int count,
-		       char *err, size_t errlen);
-void port_stop_capture(struct port *p);
+/* Take P down (nothing crosses it, its addresses are forgotten) or up;
+ * a stream listener's connections follow it. */
+void port_set_down(struct port *p, bool down);
 void vsw_log(struct vswitch *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* port_tap.c / port_unix.c: open the port's descriptor, handle its events */
@@ -323,6 +316,14 @@ void impair_run(struct vswitch *sw);
 /* control.c */
 struct control *control_open(struct vswitch *sw, const char *path, char *err, size_t errlen);
 void control_close(struct control *ctl);
+/* The commands, one a line, for --help. */
+void control_usage(FILE *out);
+
+/* show.c: "show WHAT [--json]" into OUT; 0, or -ENOMEM. */
+int show_ports(struct vswitch *sw, FILE *out, bool json);
+int show_counters(struct vswitch *sw, FILE *out, bool json);
+int show_fdb(struct vswitch *sw, FILE *out, bool json);
+int show_captures(struct vswitch *sw, FILE *out, bool json);
 
 /* ctl.c */
 int ctl_main(int argc, char **argv);
