@@ -15,8 +15,7 @@
  *	                       that is not the lab's
  *	addr NAME ADDR         the host's address on a host end's tap
  *	master NAME BRIDGE     a bridge end's tap joins the bridge
- *	ovs-br BRIDGE          an OVS bridge (userspace datapath), and
- *	ovs-port BRIDGE TAP    its tap ports (with their VLANs)
+ *	(ovs.c)                the lab's own Open vSwitch, for OVS switches
  *	nft TABLE              the lab's masquerade and forward rules (nft.c),
  *	                       marked with the comment "lguest:LAB"
  *	sysctl NAME ORIGINAL   net.ipv4.ip_forward = 1 for NAT
@@ -189,7 +188,7 @@ int host_check(struct netd *d, const struct plan *p, char *err, size_t errlen)
 	nl_close(&nl);
 	if (!rc)
 		rc = check_table(p, err, errlen);
-	if (!rc && p->novs && access("/usr/bin/ovs-vsctl", X_OK) != 0) {
+	if (!rc && p->novs && access("/usr/sbin/ovs-vswitchd", X_OK) != 0) {
 		snprintf(err, errlen, "switch %s is an Open vSwitch switch, but Open vSwitch is not installed (apt-get install openvswitch-switch)",
 			 p->ovs[0].sw->name);
 		rc = -1;
@@ -236,109 +235,6 @@ static int make_tap(struct lab *lab, struct nl *nl, const struct plan_tap *t,
 	return nl_link_set_up(nl, t->name, true, err, errlen);
 }
 
-/* Run ovs-vsctl with ARGS (NULL-terminated): 0, or -1 with its words in ERR. */
-int host_ovs_vsctl(char *err, size_t errlen, const char *const *args)
-{
-	char *argv[32] = { "/usr/bin/ovs-vsctl", "--timeout=10" };
-	int n = 2, status, pipefd[2];
-	char out[512] = "";
-	ssize_t got;
-	pid_t pid;
-
-	for (; *args && n < 31; args++)
-		argv[n++] = (char *)*args;
-	argv[n] = NULL;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	got = pid > 0 ? read(pipefd[0], out, sizeof(out) - 1) : -1;
-	close(pipefd[0]);
-	out[got > 0 ? got : 0] = '\0';
-	if (out[0] && out[strlen(out) - 1] == '\n')
-		out[strlen(out) - 1] = '\0';
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		snprintf(err, errlen, "ovs-vsctl %s: %s", args[-1], out[0] ? out : "failed");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Open vSwitch must be running: if `ovs-vsctl show` gets no answer, start
- * the host's own (ovs-ctl start), journaled as "service openvswitch", so
- * that the last lab down that started it stops it again.
- */
-#define OVS_CTL "/usr/share/openvswitch/scripts/ovs-ctl"
-int host_ovs_running(struct lab *lab, char *err, size_t errlen)
-{
-	const char *show[] = { "show", NULL };
-	int status;
-	pid_t pid;
-
-	if (!host_ovs_vsctl(err, errlen, show))
-		return 0;
-	if (journal(lab, err, errlen, "service", "openvswitch", NULL))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		execl(OVS_CTL, OVS_CTL, "start", "--system-id=random", "--no-mlockall", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ||
-	    host_ovs_vsctl(err, errlen, show)) {
-		snprintf(err, errlen, "Open vSwitch is not running, and %s start could not start it", OVS_CTL);
-		return -1;
-	}
-	lab_event(lab, "started Open vSwitch (%s start)", OVS_CTL);
-	return 0;
-}
-
-static int make_ovs(struct lab *lab, char *err, size_t errlen)
-{
-	for (unsigned int i = 0; i < lab->plan->novs; i++) {
-		const char *br = lab->plan->ovs[i].bridge;
-		const char *add[] = { "add-br", br, "--", "set", "bridge", br,
-				      "datapath_type=netdev", NULL };
-
-		if (journal(lab, err, errlen, "ovs-br", br, NULL) || host_ovs_running(lab, err, errlen) ||
-		    host_ovs_vsctl(err, errlen, add))
-			return -1;
-	}
-	for (unsigned int i = 0; i < lab->plan->ntaps; i++) {
-		const struct plan_tap *t = &lab->plan->taps[i];
-		char tag[32] = "", trunks[300] = "";
-		const char *add[] = { "add-port", t->master, t->name, NULL, NULL };
-
-		if (t->kind != PLAN_TAP_OVS)
-			continue;
-		if (t->vlan) {
-			snprintf(tag, sizeof(tag), "tag=%u", t->vlan);
-			add[3] = tag;
-		} else if (t->trunk) {
-			snprintf(trunks, sizeof(trunks), "trunks=%s", t->trunk);
-			for (char *c = trunks; *c; c++)	/* 10:20 is OVS's 10,20 */
-				if (*c == ':')
-					*c = ',';
-			add[3] = trunks;
-		}
-		if (journal(lab, err, errlen, "ovs-port", t->master, t->name) ||
-		    host_ovs_vsctl(err, errlen, add))
-			return -1;
-	}
-	return 0;
-}
-
 static int make_nat(struct lab *lab, char *err, size_t errlen)
 {
 	const struct plan *p = lab->plan;
@@ -381,12 +277,11 @@ int host_apply(struct lab *lab, char *err, size_t errlen)
 	if (p->ntaps && nl_open(&nl, err, errlen))
 		return -1;
 	for (unsigned int i = 0; !rc && i < p->ntaps; i++)
-		if (p->taps[i].kind != PLAN_TAP_OVS || p->novs)
-			rc = make_tap(lab, &nl, &p->taps[i], err, errlen);
+		rc = make_tap(lab, &nl, &p->taps[i], err, errlen);
 	if (p->ntaps)
 		nl_close(&nl);
 	if (!rc)
-		rc = make_ovs(lab, err, errlen);
+		rc = ovs_start(lab, err, errlen);
 	if (!rc)
 		rc = make_nat(lab, err, errlen);
 	return rc;

@@ -403,6 +403,7 @@ static void base_args(struct lab *lab, const char *kernel, struct args *a)
 	a->hash = 0xcbf29ce484222325ull;
 	arg(a, pr->initramfs, true);
 	hash_file(&a->hash, pr->initramfs);
+	hash_file(&a->hash, pr->init);
 	hash_file(&a->hash, pr->agent);
 	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
 		bprintf(path, sizeof(path), "%s/%s", pr->drivers, drivers[i]);

@@ -219,6 +219,8 @@ static void lab_free(void *p)
 		loop_close(&lab->d->loop, &lab->sws[i].errors);
 		proc_forget(&lab->d->loop, &lab->sws[i].proc);
 	}
+	proc_forget(&lab->d->loop, &lab->ovs[0]);
+	proc_forget(&lab->d->loop, &lab->ovs[1]);
 	image_stop(lab);
 	free(lab->nodes);
 	free(lab->sws);
@@ -248,7 +250,7 @@ static bool anything_running(const struct lab *lab)
 	for (unsigned int i = 0; i < lab->nsws; i++)
 		if (lab->sws[i].proc.running)
 			return true;
-	return false;
+	return lab->ovs[0].running || lab->ovs[1].running;
 }
 
 static void kill_all(struct lab *lab, int sig)
@@ -257,6 +259,8 @@ static void kill_all(struct lab *lab, int sig)
 		proc_signal(&lab->nodes[i].proc, sig);
 	for (unsigned int i = 0; i < lab->nsws; i++)
 		proc_signal(&lab->sws[i].proc, sig);
+	proc_signal(&lab->ovs[0], sig);
+	proc_signal(&lab->ovs[1], sig);
 }
 
 /* Every process has ended: undo the journal, answer, forget the lab. */
@@ -292,6 +296,8 @@ static void lab_begin_stop(struct lab *lab)
 		node_stop(&lab->nodes[i]);
 	for (unsigned int i = 0; i < lab->nsws; i++)
 		sw_stop(&lab->sws[i]);
+	proc_signal(&lab->ovs[1], SIGTERM);
+	proc_signal(&lab->ovs[0], SIGTERM);
 	lab_poke(lab);
 }
 
@@ -559,6 +565,7 @@ static struct lab *lab_new(struct netd *d, struct topo *topo, struct plan *plan)
 	lab->plan = plan;
 	lab->journal.fd = -1;
 	lab->log = -1;
+	lab->ovs[0].w.fd = lab->ovs[1].w.fd = -1;
 	lab->nodes = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*lab->nodes));
 	lab->sws = calloc(plan->nswitches ? plan->nswitches : 1, sizeof(*lab->sws));
 	if (!lab->nodes || !lab->sws) {

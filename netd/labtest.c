@@ -466,9 +466,13 @@ static void exec_judge(struct labtest *lt)
 			regfree(&re);
 		}
 	}
-	check_done(lt, (lt->code[0] == 0 && matched) == lt->t->expect_ok, "exit %d%s%s",
-		   lt->code[0], lt->t->output && !matched ? ", output did not match " : "",
-		   lt->t->output && !matched ? lt->t->output : "");
+	bool ok = (lt->code[0] == 0 && matched) == lt->t->expect_ok;
+
+	/* A failure shows what the command said (its first line). */
+	check_done(lt, ok, "exit %d%s%s%s%.*s", lt->code[0],
+		   lt->t->output && !matched ? ", output did not match " : "",
+		   lt->t->output && !matched ? lt->t->output : "", ok ? "" : ": ",
+		   ok ? 0 : (int)strcspn(lt->out[0], "\n"), lt->out[0]);
 }
 
 /* capture: tshark over the file, again until it shows the frames or the deadline */

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "bprintf.h"
+#include "bprintf.h"
 #include "netd.h"
 
 #define IDLE_MS 3000
@@ -177,6 +178,9 @@ static void find_programs(struct programs *p)
 	find_program(p->lguest, sizeof(p->lguest), "launcher", "lguest");
 	find_program(p->vswitch, sizeof(p->vswitch), "vswitch", "lguest-vswitch");
 	find_program(p->initramfs, sizeof(p->initramfs), "launcher", "lguest-initramfs");
+	bprintf(p->init, sizeof(p->init), "%s", p->initramfs);	/* lguest-init is beside it */
+	if (strrchr(p->init, '/'))
+		strcpy(strrchr(p->init, '/') + 1, "lguest-init");
 	find_program(p->agent, sizeof(p->agent), "agent", "lguest-agent");
 	self[n > 0 ? n : 0] = '\0';
 	snprintf(p->drivers, sizeof(p->drivers), "%s/../kmod/guest", n > 0 ? dirname(self) : ".");

@@ -21,6 +21,7 @@
  *   lab.c      a lab's life: up step by step, failure, down
  *   plan.c     the topology as names and processes on the host
  *   host.c     the host changes, each journaled first
+ *   ovs.c      an Open vSwitch of the lab's own, for its OVS switches
  *   undo.c     undoing a journal, entry by entry
  *   image.c    the guests' initramfs images
  *   kernel.c   the guests' kernels, out of their bzImages once
@@ -59,6 +60,7 @@ struct programs {
 	char lguest[4096];		/* the launcher */
 	char vswitch[4096];
 	char initramfs[4096];		/* lguest-initramfs */
+	char init[4096];		/* lguest-init, its guests' /init */
 	char agent[4096];		/* lguest-agent (for the guests' images) */
 	char drivers[4096];		/* the guest drivers' directory (kmod/guest) */
 };
@@ -227,6 +229,7 @@ struct lab {
 	int log;		/* LABDIR/netd.log: what happened to the lab */
 	struct labtest *test;	/* a test run in progress */
 	struct capview *views;	/* live captures */
+	struct proc ovs[2];	/* its own ovsdb-server and ovs-vswitchd (ovs.c) */
 };
 
 /* Start bringing TOPO up for C (which gets progress and the answer). */
@@ -278,14 +281,16 @@ int host_apply(struct lab *lab, char *err, size_t errlen);
 int host_check(struct netd *d, const struct plan *p, char *err, size_t errlen);
 /* "lguest:LAB": the alias of the lab's links and the comment of its table */
 void host_mark(const char *lab, char *mark, size_t size);
-int host_ovs_vsctl(char *err, size_t errlen, const char *const *args);
-int host_ovs_running(struct lab *lab, char *err, size_t errlen);
 /* Does a lab other than EXCEPT_LAB hold "KIND WORD1 NEXT..." in its journal? */
 bool host_journal_find(struct netd *d, const char *except_lab, const char *kind,
 		       const char *word1, char *next, size_t size);
 
 /* undo.c */
 int undo_journal(struct netd *d, const char *run, char *err, size_t errlen);
+
+/* ovs.c: an Open vSwitch of the lab's own */
+int ovs_start(struct lab *lab, char *err, size_t errlen);
+int ovs_vsctl(struct lab *lab, char *err, size_t errlen, const char *const *args);
 
 /* image.c: a base image per kernel, made (or found in the cache) while the
  * lab's switches start, then each node's own part */

@@ -149,6 +149,15 @@ static bool add_impair_opts(char **spec, const struct topo_impair *imp, const ch
 	return ok;
 }
 
+/* WHERE is KIND:PATH[,remote=PATH]: each path must be free of ',' (the spec's separator). */
+static bool where_ok(const char *where)
+{
+	const char *remote = strstr(where, ",remote=");
+
+	return !strchr(remote ? remote + 8 : where, ',') &&
+	       (!remote || !memchr(where, ',', (size_t)(remote - where)));
+}
+
 static struct plan_port *add_port(struct plan_ctx *c, struct plan_switch *s,
 				  const struct topo_link *l, const char *name, const char *where)
 {
@@ -163,7 +172,7 @@ static struct plan_port *add_port(struct plan_ctx *c, struct plan_switch *s,
 		if (!strcmp(s->ports[i].name, pp->name))	/* made unique */
 			bprintf(pp->name, sizeof(pp->name), "%.24s.%u", name, s->nports);
 	pp->link = l;
-	if (strchr(where, ',')) {
+	if (!where_ok(where)) {
 		fail(c, "%s: ',' in a path the switch is given: %s", l->name, where);
 		return NULL;
 	}

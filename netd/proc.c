@@ -224,3 +224,43 @@ const char *proc_describe(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended (status %#x)", status);
 	return buf;
 }
+
+/*
+ * Run ARGV to its end, now (for short helpers: ovs-vsctl, ovs-ctl): its exit
+ * status as waitpid's, or -1.  Its stdout and stderr go into OUT (SIZE bytes,
+ * the first of them, NUL-terminated, a last newline dropped) if OUT is not
+ * NULL, else to /dev/null.  Not for anything that may take long: the daemon
+ * waits.
+ */
+int proc_run(char *const argv[], char *out, size_t size)
+{
+	int pipefd[2], status, null;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(out ? pipefd[1] : null, 1);
+		dup2(out ? pipefd[1] : null, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (pid > 0 && out && got + 1 < size &&
+	       ((n = read(pipefd[0], out + got, size - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	close(pipefd[0]);
+	if (out) {
+		out[got] = '\0';
+		if (got && out[got - 1] == '\n')
+			out[got - 1] = '\0';
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return status;
+}

@@ -29,6 +29,7 @@ struct proc {
 	bool running;
 	int status;		/* as waitpid's, once it ended */
 	proc_exit_fn *on_exit;
+	void *ctx;		/* for on_exit, when the proc is not embedded in its owner */
 	const char *role;	/* "switch", "node", "image": for the journal */
 	char name[64];
 };
@@ -49,6 +50,9 @@ void proc_signal(struct proc *p, int sig);
 void proc_forget(struct loop *l, struct proc *p);
 /* "exit status 3", "killed by signal 9": into BUF. */
 const char *proc_describe(int status, char *buf, size_t len);
+
+/* Run ARGV to its end (a short helper): its status, or -1; output in OUT. */
+int proc_run(char *const argv[], char *out, size_t size);
 
 /* /proc/PID/stat's start time; 0 if PID is gone. */
 unsigned long long proc_start_time(pid_t pid);

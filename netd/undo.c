@@ -135,46 +135,6 @@ static void undo_sysctl(struct undo *u, const struct journal_entry *e)
 		failed(u, err);
 }
 
-static void undo_ovs_port(struct undo *u, const struct journal_entry *e)
-{
-	const char *del[] = { "--if-exists", "del-port", e->word[1], e->word[2], NULL };
-	char err[ERR_MAX];
-
-	if (e->nwords == 3 && host_ovs_vsctl(err, sizeof(err), del))
-		failed(u, err);
-}
-
-static void undo_ovs_br(struct undo *u, const struct journal_entry *e)
-{
-	const char *del[] = { "--if-exists", "del-br", e->word[1], NULL };
-	char err[ERR_MAX];
-
-	if (host_ovs_vsctl(err, sizeof(err), del))
-		failed(u, err);
-}
-
-static void undo_service(struct undo *u, const struct journal_entry *e)
-{
-	int status;
-	pid_t pid;
-
-	if (strcmp(e->word[1], "openvswitch") ||
-	    host_journal_find(u->d, u->lab, "service", "openvswitch", NULL, 0))
-		return;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execl("/usr/share/openvswitch/scripts/ovs-ctl", "ovs-ctl", "stop", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		failed(u, "ovs-ctl stop failed");
-}
-
 static void undo_nothing(struct undo *u, const struct journal_entry *e)
 {
 	(void)u;
@@ -193,9 +153,6 @@ static const struct {
 	{ "master", 3, undo_nothing },
 	{ "nft", 2, undo_nft },
 	{ "sysctl", 3, undo_sysctl },
-	{ "ovs-port", 3, undo_ovs_port },
-	{ "ovs-br", 2, undo_ovs_br },
-	{ "service", 2, undo_service },
 };
 
 static void undo_entry(struct undo *u, const struct journal_entry *e)
