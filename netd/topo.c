@@ -78,11 +78,11 @@ void *tp_alloc(struct tp *p, size_t size)
 		size_t csize = need > CHUNK_SIZE / 4 ? need : CHUNK_SIZE;
 
 		if (csize > TP_MAX_MEMORY || m->total + csize > TP_MAX_MEMORY)
-			tp_abort(p, NULL, "the topology would take more than %u MiB of memory: "
-				 "not a real lab", TP_MAX_MEMORY >> 20);
+			tp_abort(p, p->last, "the topology would take more than %u MiB of memory "
+				 "(YAML aliases?): not a real lab", TP_MAX_MEMORY >> 20);
 		c = calloc(1, sizeof(*c) + csize);
 		if (!c)
-			tp_abort(p, NULL, "out of memory");
+			tp_abort(p, p->last, "out of memory");
 		c->size = csize;
 		m->total += csize;
 		/* A chunk of its own for a large block: keep filling the current one. */

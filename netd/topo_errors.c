@@ -37,6 +37,7 @@ void tp_verror(struct tp *p, struct topo_pos pos, const char *fmt, va_list ap)
 	struct topo_error *e;
 	size_t n = 0;
 
+	p->nerrors++;
 	if (seen_here(errs, pos))
 		return;
 	if (errs->n == TOPO_MAX_ERRORS) {

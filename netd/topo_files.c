@@ -192,8 +192,10 @@ static void read_file(struct tp *p, const char *guest, tnode *k, tnode *v, void 
 	if (!ty_map(v)) {
 		f->host_path = tf_read_host_path(p, v, p->filedir, TF_DIR);
 	} else {
+		unsigned long errors = p->nerrors;
+
 		ty_read_map(p, v, TP_KEYS(file_keys), 0, "a file", &r);
-		if (!f->content == !r.has_source)
+		if (p->nerrors == errors && !f->content == !r.has_source)
 			tp_error(p, v, "a file needs one of content: (its text) or source: "
 				 "(a host file)");
 	}

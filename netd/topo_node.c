@@ -226,7 +226,8 @@ static void add_strings(struct tp *p, char ***to, unsigned int *nto, char **from
 	if (!nfrom)
 		return;
 	v = tp_alloc(p, (n + nfrom) * sizeof(*v));
-	memcpy(v, *to, n * sizeof(*v));
+	if (n)
+		memcpy(v, *to, n * sizeof(*v));
 	for (i = 0; i < nfrom; i++) {
 		for (j = 0; j < n && strcmp(v[j], from[i]); j++)
 			;
@@ -245,7 +246,8 @@ static void add_files(struct tp *p, struct topo_node *to, const struct topo_node
 	if (!from->nfiles)
 		return;
 	v = tp_alloc(p, (n + from->nfiles) * sizeof(*v));
-	memcpy(v, to->files, n * sizeof(*v));
+	if (n)
+		memcpy(v, to->files, n * sizeof(*v));
 	for (i = 0; i < from->nfiles; i++) {
 		for (j = 0; j < n && strcmp(v[j].guest_path, from->files[i].guest_path); j++)
 			;
@@ -270,7 +272,8 @@ static void add_routes(struct tp *p, struct topo_node *to, const struct topo_nod
 	if (!from->nroutes)
 		return;
 	v = tp_alloc(p, (n + from->nroutes) * sizeof(*v));
-	memcpy(v, to->routes, n * sizeof(*v));
+	if (n)
+		memcpy(v, to->routes, n * sizeof(*v));
 	for (i = 0; i < from->nroutes; i++) {
 		for (j = 0; j < n && !same_dst(&v[j], &from->routes[i]); j++)
 			;
@@ -376,9 +379,11 @@ static void read_node_entry(struct tp *p, const char *key, tnode *k, tnode *v, v
 	if (!tv_check(p, k, tp_range_parse(key, &r), key))
 		return;
 	for (i = 0; i < tp_range_len(&r); i++) {
-		if (!tp_range_name(&r, i, name, sizeof(name)) ||
-		    !tv_check(p, k, tv_name(name, NULL), name))
+		if (!tp_range_name(&r, i, name, sizeof(name)))
 			return;
+		tp_path_set(p, "nodes.%s", name);
+		if (!tv_check(p, k, tv_name(name, NULL), name))
+			break;
 		old = topo_node(p->t, name);
 		if (old) {
 			tp_error(p, k, "node %s is defined twice (first at line %u)", name,
@@ -387,7 +392,7 @@ static void read_node_entry(struct tp *p, const char *key, tnode *k, tnode *v, v
 		}
 		if (p->t->nnodes == TOPO_MAX_NODES) {
 			tp_error(p, k, "more than %u nodes", TOPO_MAX_NODES);
-			return;
+			break;
 		}
 		make_node(p, name, k, v, r.is_range, tp_range_index(&r, i));
 	}
@@ -400,7 +405,7 @@ void tp_read_nodes(struct tp *p)
 	p->extra = tp_alloc(p, TOPO_MAX_NODES * sizeof(*p->extra));
 	tp_path_set(p, "nodes");
 	ty_each_pair(p, p->top_nodes, "nodes", read_node_entry, NULL);
-	if (!p->t->nnodes && (ty_map(p->top_nodes) || ty_null(p->top_nodes)) && p->top_nodes)
+	if (p->top_nodes && !ty_len(p->top_nodes) && (ty_map(p->top_nodes) || ty_null(p->top_nodes)))
 		tp_error(p, p->top_nodes, "a lab needs at least one node");
 }
 

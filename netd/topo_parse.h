@@ -80,6 +80,8 @@ struct tp {
 	yaml_document_t doc;
 	bool have_doc;
 	unsigned long work;
+	const tnode *last;	/* the last node visited: where tp_alloc() stops */
+	unsigned long nerrors;	/* every error, even those not kept: did X go wrong? */
 
 	/* The path to what is being read, for messages: "nodes.r1.memory". */
 	char path[160];

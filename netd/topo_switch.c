@@ -180,14 +180,16 @@ static void read_switch_entry(struct tp *p, const char *key, tnode *k, tnode *v,
 	if (!tv_check(p, k, tp_range_parse(key, &r), key))
 		return;
 	for (i = 0; i < tp_range_len(&r); i++) {
-		if (!tp_range_name(&r, i, name, sizeof(name)) ||
-		    !tv_check(p, k, tv_name(name, NULL), name))
+		if (!tp_range_name(&r, i, name, sizeof(name)))
 			return;
+		tp_path_set(p, "switches.%s", name);
+		if (!tv_check(p, k, tv_name(name, NULL), name))
+			break;
 		if (!name_free(p, k, name))
 			continue;
 		if (p->t->nswitches == TOPO_MAX_SWITCHES) {
 			tp_error(p, k, "more than %u switches", TOPO_MAX_SWITCHES);
-			return;
+			break;
 		}
 		p->in_range = r.is_range;
 		p->index = tp_range_index(&r, i);

@@ -109,6 +109,10 @@ static bool node_address(struct tp *p, tnode *n, const char *s, struct topo_addr
 		return tv_check(p, n, "expected an address, a node or NODE:IFACE", s);
 	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - s) : (int)strlen(s), s);
 	node = topo_node(p->t, name);
+	if (!node && !tv_name(name, NULL)) {
+		tp_error(p, n, "unknown node %s (and not an address)", tp_quote(name, q));
+		return false;
+	}
 	if (!node)
 		return tv_check(p, n, "expected an address, a node or NODE:IFACE", s);
 	for (i = 0; i < node->nifaces; i++) {

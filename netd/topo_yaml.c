@@ -201,6 +201,7 @@ static tnode *ty_get(struct tp *p, int id)
 {
 	tnode *n = yaml_document_get_node(&p->doc, id);
 
+	p->last = n;
 	if (++p->work > TP_MAX_WORK)
 		tp_abort(p, n, "too much to read (more than %u values, counting each alias "
 			 "each time it is used): not a topology", TP_MAX_WORK);
@@ -304,7 +305,9 @@ static void unknown_key(struct tp *p, const tnode *k, const char *key, const str
 	size_t i, n = 0;
 
 	/* The path says where, when there is one. */
-	snprintf(in, sizeof(in), p->pathlen ? "" : " in %s", what);
+	in[0] = '\0';
+	if (!p->pathlen)
+		snprintf(in, sizeof(in), " in %s", what);
 	for (i = 0; i < nkeys; i++) {
 		if (keys[i].where && !(keys[i].where & where))
 			continue;
@@ -378,7 +381,8 @@ static uint64_t read_pair(struct tp *p, tnode *k, tnode *v, const struct tp_key 
 	}
 	bit = 1ull << (e - keys);
 	if (seen & bit) {
-		tp_error(p, k, "key '%s' given twice in %s", e->name, what);
+		tp_error(p, k, "key '%s' given twice%s%s", e->name, p->pathlen ? "" : " in ",
+			 p->pathlen ? "" : what);
 		return 0;
 	}
 	if (e->where && !(e->where & where)) {
@@ -405,7 +409,8 @@ uint64_t ty_read_map(struct tp *p, tnode *n, const struct tp_key *keys, size_t n
 					  nkeys, where, what, seen, obj);
 	for (i = 0; i < nkeys; i++)
 		if (keys[i].required && !(seen & (1ull << i)) && (ty_map(n) || ty_null(n)))
-			tp_error(p, n, "%s needs '%s'", what, keys[i].name);
+			tp_error(p, n, "%s%sneeds '%s'", p->pathlen ? "" : what,
+				 p->pathlen ? "" : " ", keys[i].name);
 	return seen;
 }
 
