@@ -60,6 +60,7 @@ _Noreturn void tp_abort(struct tp *p, const tnode *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	p->pathlen = 0;
 	p->path[0] = '\0';
+	p->aborting = true;
 	tp_verror(p, n ? ty_pos(n) : (struct topo_pos){ 0, 0 }, fmt, ap);
 	va_end(ap);
 	longjmp(p->abort, 1);

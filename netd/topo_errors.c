@@ -38,7 +38,11 @@ void tp_verror(struct tp *p, struct topo_pos pos, const char *fmt, va_list ap)
 	size_t n = 0;
 
 	p->nerrors++;
-	if (seen_here(errs, pos))
+	if (p->aborting && errs->n == TOPO_MAX_ERRORS) {
+		errs->n--;	/* why the parse stopped matters more than one more error */
+		errs->more++;
+	}
+	if (seen_here(errs, pos) && !p->aborting)
 		return;
 	if (errs->n == TOPO_MAX_ERRORS) {
 		errs->more++;

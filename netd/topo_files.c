@@ -226,15 +226,18 @@ void tf_read_files(struct tp *p, tnode *v, void *obj)
 static char *find_program(struct tp *p, const char *name)
 {
 	const char *env = getenv("PATH");
-	char *path = tp_printf(p, "%s%s", env && *env ? env : "/usr/bin:/bin", PROGRAM_PATH_EXTRA);
-	char *dir, *save = NULL, *full;
+	char path[TP_MAX_PATH + 1], full[TP_MAX_PATH + 1];
+	char *dir, *save = NULL;
+	int n;
 
+	snprintf(path, sizeof(path), "%s%s", env && *env ? env : "/usr/bin:/bin",
+		 PROGRAM_PATH_EXTRA);
 	for (dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		if (dir[0] != '/')
 			continue;	/* never the current directory */
-		full = tp_printf(p, "%s/%s", dir, name);
-		if (!tf_check_host_file(full, TF_EXEC))
-			return full;
+		n = snprintf(full, sizeof(full), "%s/%s", dir, name);
+		if (n > 0 && (size_t)n < sizeof(full) && !tf_check_host_file(full, TF_EXEC))
+			return tp_strdup(p, full);
 	}
 	return NULL;
 }

@@ -82,6 +82,7 @@ struct tp {
 	unsigned long work;
 	const tnode *last;	/* the last node visited: where tp_alloc() stops */
 	unsigned long nerrors;	/* every error, even those not kept: did X go wrong? */
+	bool aborting;		/* tp_abort(): its error is kept whatever else there is */
 
 	/* The path to what is being read, for messages: "nodes.r1.memory". */
 	char path[160];

@@ -304,6 +304,10 @@ static void unknown_key(struct tp *p, const tnode *k, const char *key, const str
 	char list[200], q[64], in[64];
 	size_t i, n = 0;
 
+	if (p->errs->n == TOPO_MAX_ERRORS) {
+		tp_error(p, k, "unknown key");	/* only counted: spare the suggestions */
+		return;
+	}
 	/* The path says where, when there is one. */
 	in[0] = '\0';
 	if (!p->pathlen)
