@@ -21,7 +21,7 @@
  *   capture: {file: F, size: 10m, count: 3} rotating: 3 files of 10 MiB at most
  *
  * and its default file is LABDIR/capture/NAME.pcap.  A quoted "true" is a
- * file name; a plain one is YAML's boolean.
+ * file name; a plain one is YAML's boolean; nothing (capture: ~) is false.
  */
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +84,8 @@ void tp_read_capture(struct tp *p, tnode *v, struct topo_capture *c, const char 
 				 "it needs size:");
 		if (r.size_given && !c->rotate_count)
 			c->rotate_count = DEFAULT_ROTATE_COUNT;
+	} else if (ty_null(v)) {
+		c->on = false;
 	} else if (ty_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		   !tv_bool((const char *)v->data.scalar.value, &on)) {
 		c->on = on;
