@@ -147,20 +147,14 @@ void topo_free(struct topo *t)
 
 /* ---- the top level ---- */
 
-#define KEEP(key)                                                   \
-	static void keep_##key(struct tp *p, tnode *v, void *obj) \
-	{                                                           \
-		(void)obj;                                          \
-		p->top_##key = v;                                   \
-	}
-KEEP(lab)
-KEEP(dir)
-KEEP(defaults)
-KEEP(groups)
-KEEP(nodes)
-KEEP(switches)
-KEEP(links)
-KEEP(tests)
+TP_KEEP(struct tp_top, lab)
+TP_KEEP(struct tp_top, dir)
+TP_KEEP(struct tp_top, defaults)
+TP_KEEP(struct tp_top, groups)
+TP_KEEP(struct tp_top, nodes)
+TP_KEEP(struct tp_top, switches)
+TP_KEEP(struct tp_top, links)
+TP_KEEP(struct tp_top, tests)
 
 static const struct tp_key top_keys[] = {
 	{ "lab", keep_lab, 0, true },
@@ -178,15 +172,15 @@ static void read_lab_and_dir(struct tp *p)
 	const char *s;
 
 	tp_path_set(p, "lab");
-	if (p->top_lab) {
-		s = tv_read(p, p->top_lab, tv_lab_name, NULL);
+	if (p->top.lab) {
+		s = tv_read(p, p->top.lab, tv_lab_name, NULL);
 		if (s)
 			strcpy(p->t->lab, s);
 	}
 	tp_path_set(p, "dir");
-	s = p->top_dir ? ty_str(p, p->top_dir, "a directory") : NULL;
+	s = p->top.dir ? ty_str(p, p->top.dir, "a directory") : NULL;
 	if (s && (!*s || strlen(s) > TP_MAX_PATH))
-		s = (tv_check(p, p->top_dir, "expected a directory", s), NULL);
+		s = (tv_check(p, p->top.dir, "expected a directory", s), NULL);
 	if (s)
 		p->t->dir = tp_abspath(p, p->filedir, s);
 	else
@@ -235,7 +229,7 @@ static void parse_phases(struct tp *p, const char *text, size_t len)
 	find_default_kernel(p);
 	if (!ty_load(p, text, len))
 		return;
-	ty_read_map(p, ty_root(p), TP_KEYS(top_keys), 0, "the topology", NULL);
+	ty_read_map(p, ty_root(p), TP_KEYS(top_keys), 0, "the topology", &p->top);
 	read_lab_and_dir(p);
 	tp_read_defaults_and_groups(p);
 	tp_read_nodes(p);

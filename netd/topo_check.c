@@ -65,30 +65,28 @@ static void derive_mac(const char *lab, const struct topo_iface *f, uint8_t mac[
 static void check_macs(struct tp *p)
 {
 	struct topo *t = p->t;
+	struct topo_iface **all = tp_alloc(p, TOPO_MAX_NODES * TOPO_MAX_IFACES * sizeof(*all));
 	struct topo_iface *f, *g;
-	unsigned int i, j, k, l;
+	unsigned int i, j, n = 0;
 
-	for (i = 0; i < t->nnodes; i++)
-		for (j = 0; j < t->nodes[i].nifaces; j++)
-			if (!(f = &t->nodes[i].ifaces[j])->mac_given)
-				derive_mac(t->lab, f, f->mac);
 	for (i = 0; i < t->nnodes; i++) {
 		for (j = 0; j < t->nodes[i].nifaces; j++) {
-			f = &t->nodes[i].ifaces[j];
-			for (k = 0; k <= i; k++) {
-				for (l = 0; l < (k == i ? j : t->nodes[k].nifaces); l++) {
-					g = &t->nodes[k].ifaces[l];
-					if (memcmp(f->mac, g->mac, 6))
-						continue;
-					tp_path_set(p, "nodes.%s", f->node->name);
-					tp_error_pos(p, f->pos, "interface %s:%s has the MAC of %s:%s "
-						     "(%02x:%02x:%02x:%02x:%02x:%02x): give one of them "
-						     "another mac:", f->node->name, f->name,
-						     g->node->name, g->name, f->mac[0], f->mac[1],
-						     f->mac[2], f->mac[3], f->mac[4], f->mac[5]);
-				}
-			}
+			f = all[n++] = &t->nodes[i].ifaces[j];
+			if (!f->mac_given)
+				derive_mac(t->lab, f, f->mac);
 		}
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0, f = all[i]; j < i && memcmp(f->mac, all[j]->mac, 6); j++)
+			;
+		if (j == i)
+			continue;
+		g = all[j];
+		tp_path_set(p, "nodes.%s", f->node->name);
+		tp_error_pos(p, f->pos, "interface %s:%s has the MAC of %s:%s "
+			     "(%02x:%02x:%02x:%02x:%02x:%02x): give one of them another mac:",
+			     f->node->name, f->name, g->node->name, g->name, f->mac[0], f->mac[1],
+			     f->mac[2], f->mac[3], f->mac[4], f->mac[5]);
 	}
 }
 

@@ -40,21 +40,15 @@ struct link_read {
 	tnode *ends, *name, *host, *nat, *capture, *impair, *mtu, *vlan, *trunk;
 };
 
-#define KEEP(key)                                                   \
-	static void keep_##key(struct tp *p, tnode *v, void *obj) \
-	{                                                           \
-		(void)p;                                            \
-		((struct link_read *)obj)->key = v;                 \
-	}
-KEEP(ends)
-KEEP(name)
-KEEP(host)
-KEEP(nat)
-KEEP(capture)
-KEEP(impair)
-KEEP(mtu)
-KEEP(vlan)
-KEEP(trunk)
+TP_KEEP(struct link_read, ends)
+TP_KEEP(struct link_read, name)
+TP_KEEP(struct link_read, host)
+TP_KEEP(struct link_read, nat)
+TP_KEEP(struct link_read, capture)
+TP_KEEP(struct link_read, impair)
+TP_KEEP(struct link_read, mtu)
+TP_KEEP(struct link_read, vlan)
+TP_KEEP(struct link_read, trunk)
 
 static const struct tp_key link_keys[] = {
 	{ "ends", keep_ends, 0, true },
@@ -518,9 +512,9 @@ void tp_read_links(struct tp *p)
 	p->t->links = tp_alloc(p, TOPO_MAX_LINKS * sizeof(*p->t->links));
 	p->link_item = tp_alloc(p, TOPO_MAX_LINKS * sizeof(*p->link_item));
 	tp_path_set(p, "links");
-	if (ty_len(p->top_links) > TOPO_MAX_LINKS)
-		tp_error(p, p->top_links, "more than %u links", TOPO_MAX_LINKS);
+	if (ty_len(p->top.links) > TOPO_MAX_LINKS)
+		tp_error(p, p->top.links, "more than %u links", TOPO_MAX_LINKS);
 	else
-		ty_each_item(p, p->top_links, false, "links", read_link_item, NULL);
+		ty_each_item(p, p->top.links, false, "links", read_link_item, NULL);
 	tp_path_set(p, "%s", "");
 }

@@ -64,6 +64,14 @@ struct tp_key {
 	bool required;
 };
 #define TP_KEYS(table) (table), sizeof(table) / sizeof((table)[0])
+/* A reader that only keeps where FIELD's value is, in a TYPE, to be read later
+ * in an order of the caller's choosing (a link's name before its capture). */
+#define TP_KEEP(type, field)                                          \
+	static void keep_##field(struct tp *p, tnode *v, void *obj) \
+	{                                                             \
+		(void)p;                                              \
+		((type *)obj)->field = v;                             \
+	}
 
 struct tp_level;
 struct tp_mem;
@@ -93,8 +101,9 @@ struct tp {
 	long index;
 
 	/* The top-level values, read in a fixed order whatever the file's. */
-	tnode *top_lab, *top_dir, *top_defaults, *top_groups, *top_nodes;
-	tnode *top_switches, *top_links, *top_tests;
+	struct tp_top {
+		tnode *lab, *dir, *defaults, *groups, *nodes, *switches, *links, *tests;
+	} top;
 
 	struct tp_level *defaults;
 	struct tp_level **groups;
@@ -167,6 +176,13 @@ unsigned int tp_range_len(const struct tp_range *r);
 /* The K-th name of R (0-based) into BUF; false if it is too long. */
 bool tp_range_name(const struct tp_range *r, unsigned int k, char *buf, size_t size);
 long tp_range_index(const struct tp_range *r, unsigned int k);
+/* Each name that KEY (YAML key K, a name or a range) makes, in the mapping
+ * SECTION ("nodes"): MAKE(p, NAME, K, V) with the path SECTION.NAME and {i}
+ * set.  A key that is no range, or a name that is none, is reported; MAKE
+ * returns false to stop (the section is full). */
+typedef bool tp_make_fn(struct tp *p, const char *name, tnode *k, tnode *v);
+void tp_range_each(struct tp *p, const char *section, const char *key, tnode *k, tnode *v,
+		   tp_make_fn *make);
 /* TEXT with {i}, {i+N}, {i-N} replaced by INDEX: NULL (and *WHY) on error. */
 char *tp_subst(struct tp *p, const char *text, long index, const char **why);
 

@@ -159,7 +159,6 @@ static void make_switch(struct tp *p, const char *name, tnode *k, tnode *v)
 
 	strcpy(sw->name, name);
 	sw->pos = ty_pos(k);
-	tp_path_set(p, "switches.%s", name);
 	snprintf(what, sizeof(what), "switch %s", name);
 	ty_read_map(p, v, TP_KEYS(switch_keys), 0, what, &r);
 	if (sw->kind != TOPO_SWITCH_OVS)
@@ -172,38 +171,27 @@ static void make_switch(struct tp *p, const char *name, tnode *k, tnode *v)
 			 "(lguest-vswitch), or capture a link");
 }
 
+static bool switch_named(struct tp *p, const char *name, tnode *k, tnode *v)
+{
+	if (!name_free(p, k, name))
+		return true;
+	if (p->t->nswitches == TOPO_MAX_SWITCHES) {
+		tp_error(p, k, "more than %u switches", TOPO_MAX_SWITCHES);
+		return false;
+	}
+	make_switch(p, name, k, v);
+	return true;
+}
+
 static void read_switch_entry(struct tp *p, const char *key, tnode *k, tnode *v, void *obj)
 {
-	char name[TOPO_NAME_MAX + 8];
-	struct tp_range r;
-	unsigned int i;
-
 	(void)obj;
-	if (!tv_check(p, k, tp_range_parse(key, &r), key))
-		return;
-	for (i = 0; i < tp_range_len(&r); i++) {
-		if (!tp_range_name(&r, i, name, sizeof(name)))
-			return;
-		tp_path_set(p, "switches.%s", name);
-		if (!tv_check(p, k, tv_name(name, NULL), name))
-			break;
-		if (!name_free(p, k, name))
-			continue;
-		if (p->t->nswitches == TOPO_MAX_SWITCHES) {
-			tp_error(p, k, "more than %u switches", TOPO_MAX_SWITCHES);
-			break;
-		}
-		p->in_range = r.is_range;
-		p->index = tp_range_index(&r, i);
-		make_switch(p, name, k, v);
-		p->in_range = false;
-	}
-	tp_path_set(p, "switches");
+	tp_range_each(p, "switches", key, k, v, switch_named);
 }
 
 void tp_read_switches(struct tp *p)
 {
 	p->t->switches = tp_alloc(p, TOPO_MAX_SWITCHES * sizeof(*p->t->switches));
 	tp_path_set(p, "switches");
-	ty_each_pair(p, p->top_switches, "switches", read_switch_entry, NULL);
+	ty_each_pair(p, p->top.switches, "switches", read_switch_entry, NULL);
 }
