@@ -53,7 +53,6 @@ enum {
 	TP_IN_DEFAULTS = 1 << 0,
 	TP_IN_GROUP = 1 << 1,
 	TP_IN_NODE = 1 << 2,
-	TP_IN_ALL = 7,
 };
 
 /* A known key of a mapping, and the function that reads its value into OBJ. */
@@ -129,7 +128,7 @@ void tp_error_pos(struct tp *p, struct topo_pos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void tp_verror(struct tp *p, struct topo_pos pos, const char *fmt, va_list ap);
 void tp_errors_sort(struct topo_errors *errs);
-/* 'TEXT' for a message: at most 40 characters, anything unprintable escaped. */
+/* 'TEXT' for a message: cut at about 50 bytes, anything unprintable escaped. */
 const char *tp_quote(const char *text, char buf[64]);
 /* The path for messages: set to a root ("link 3"), or a key pushed and popped. */
 void tp_path_set(struct tp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -161,7 +160,6 @@ void ty_each_item(struct tp *p, tnode *n, bool single, const char *what, ty_item
 		  void *obj);
 unsigned int ty_len(const tnode *n);	/* items of a list, pairs of a mapping; else 0 */
 tnode *ty_item(struct tp *p, tnode *n, unsigned int i);
-tnode *ty_lookup(struct tp *p, tnode *map, const char *key);	/* no errors */
 
 /* ---- topo_range.c: h[1..8] and {i} ---- */
 struct tp_range {

@@ -471,18 +471,3 @@ tnode *ty_item(struct tp *p, tnode *n, unsigned int i)
 		return NULL;
 	return ty_get(p, n->data.sequence.items.start[i]);
 }
-
-tnode *ty_lookup(struct tp *p, tnode *map, const char *key)
-{
-	yaml_node_pair_t *pair;
-
-	if (!ty_map(map))
-		return NULL;
-	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
-		tnode *k = ty_get(p, pair->key);
-
-		if (ty_scalar(k) && !strcmp((const char *)k->data.scalar.value, key))
-			return ty_get(p, pair->value);
-	}
-	return NULL;
-}
