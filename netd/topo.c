@@ -60,6 +60,7 @@ _Noreturn void tp_abort(struct tp *p, const tnode *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	p->pathlen = 0;
 	p->path[0] = '\0';
+	p->aborting = true;
 	tp_verror(p, n ? ty_pos(n) : (struct topo_pos){ 0, 0 }, fmt, ap);
 	va_end(ap);
 	longjmp(p->abort, 1);
@@ -78,11 +79,11 @@ void *tp_alloc(struct tp *p, size_t size)
 		size_t csize = need > CHUNK_SIZE / 4 ? need : CHUNK_SIZE;
 
 		if (csize > TP_MAX_MEMORY || m->total + csize > TP_MAX_MEMORY)
-			tp_abort(p, NULL, "the topology would take more than %u MiB of memory: "
-				 "not a real lab", TP_MAX_MEMORY >> 20);
+			tp_abort(p, p->last, "the topology would take more than %u MiB of memory "
+				 "(YAML aliases?): not a real lab", TP_MAX_MEMORY >> 20);
 		c = calloc(1, sizeof(*c) + csize);
 		if (!c)
-			tp_abort(p, NULL, "out of memory");
+			tp_abort(p, p->last, "out of memory");
 		c->size = csize;
 		m->total += csize;
 		/* A chunk of its own for a large block: keep filling the current one. */
@@ -146,20 +147,14 @@ void topo_free(struct topo *t)
 
 /* ---- the top level ---- */
 
-#define KEEP(key)                                                   \
-	static void keep_##key(struct tp *p, tnode *v, void *obj) \
-	{                                                           \
-		(void)obj;                                          \
-		p->top_##key = v;                                   \
-	}
-KEEP(lab)
-KEEP(dir)
-KEEP(defaults)
-KEEP(groups)
-KEEP(nodes)
-KEEP(switches)
-KEEP(links)
-KEEP(tests)
+TP_KEEP(struct tp_top, lab)
+TP_KEEP(struct tp_top, dir)
+TP_KEEP(struct tp_top, defaults)
+TP_KEEP(struct tp_top, groups)
+TP_KEEP(struct tp_top, nodes)
+TP_KEEP(struct tp_top, switches)
+TP_KEEP(struct tp_top, links)
+TP_KEEP(struct tp_top, tests)
 
 static const struct tp_key top_keys[] = {
 	{ "lab", keep_lab, 0, true },
@@ -177,15 +172,15 @@ static void read_lab_and_dir(struct tp *p)
 	const char *s;
 
 	tp_path_set(p, "lab");
-	if (p->top_lab) {
-		s = tv_read(p, p->top_lab, tv_lab_name, NULL);
+	if (p->top.lab) {
+		s = tv_read(p, p->top.lab, tv_lab_name, NULL);
 		if (s)
 			strcpy(p->t->lab, s);
 	}
 	tp_path_set(p, "dir");
-	s = p->top_dir ? ty_str(p, p->top_dir, "a directory") : NULL;
+	s = p->top.dir ? ty_str(p, p->top.dir, "a directory") : NULL;
 	if (s && (!*s || strlen(s) > TP_MAX_PATH))
-		s = (tv_check(p, p->top_dir, "expected a directory", s), NULL);
+		s = (tv_check(p, p->top.dir, "expected a directory", s), NULL);
 	if (s)
 		p->t->dir = tp_abspath(p, p->filedir, s);
 	else
@@ -234,7 +229,7 @@ static void parse_phases(struct tp *p, const char *text, size_t len)
 	find_default_kernel(p);
 	if (!ty_load(p, text, len))
 		return;
-	ty_read_map(p, ty_root(p), TP_KEYS(top_keys), 0, "the topology", NULL);
+	ty_read_map(p, ty_root(p), TP_KEYS(top_keys), 0, "the topology", &p->top);
 	read_lab_and_dir(p);
 	tp_read_defaults_and_groups(p);
 	tp_read_nodes(p);

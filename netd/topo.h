@@ -83,7 +83,7 @@ struct topo_iface {
 	unsigned int naddrs;
 	uint8_t mac[6];		/* as given, else derived from lab/node/iface */
 	bool mac_given;
-	unsigned int mtu;	/* 68..9000; default 1500 */
+	unsigned int mtu;	/* 68..9000: given, else its link's mtu, else 1500 */
 	struct topo_node *node;
 	struct topo_link *link;	/* every interface is on exactly one link */
 };
@@ -237,13 +237,18 @@ struct topo_errors {
 /*
  * Parse TEXT (LEN bytes), the contents of the topology file PATH (used for
  * error messages and to resolve relative paths: the file's directory).  On
- * success returns the topology; else NULL with ERRS filled (never empty).
- * TEXT may be anything at all: a file someone else wrote.
+ * success returns the topology; else NULL with ERRS filled (never empty),
+ * in the file's order.  TEXT may be anything at all: a file someone else
+ * wrote.  A node without kernel: gets $LGUEST_NET_KERNEL, else the host's
+ * /boot/vmlinuz-$(uname -r); programs: are looked up in $PATH.
  */
 struct topo *topo_parse(const char *path, const char *text, size_t len,
 			struct topo_errors *errs);
-/* Read PATH and parse it; an unreadable file is an error in ERRS. */
+/* Read PATH (a regular file of at most 1 MiB) and parse it; a file that
+ * cannot be read is an error in ERRS. */
 struct topo *topo_load(const char *path, struct topo_errors *errs);
+/* Everything a struct topo points to belongs to it (one arena): free it all
+ * here, never a part of it.  NULL is taken. */
 void topo_free(struct topo *t);
 
 /* "FILE:LINE:COL: MSG", one error per line, to F; then "... and N more". */

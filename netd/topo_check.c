@@ -12,8 +12,9 @@
  *      differ between labs; two interfaces with one MAC is an error,
  *      whether given or derived;
  *   5. routes: dev: is one of the node's interfaces, and a gateway is on
- *      one of the subnets of the node's addresses (of dev's, when given),
- *      as Linux will want it ("Nexthop has invalid gateway");
+ *      one of the subnets of the node's addresses (of dev's, when given)
+ *      and not the node's own address, as Linux will want it ("Nexthop has
+ *      invalid gateway");
  *   6. names and files: a link's given name is not another link's
  *      NODE:IFACE, and no two captures write one file.
  */
@@ -64,31 +65,42 @@ static void derive_mac(const char *lab, const struct topo_iface *f, uint8_t mac[
 static void check_macs(struct tp *p)
 {
 	struct topo *t = p->t;
+	struct topo_iface **all = tp_alloc(p, TOPO_MAX_NODES * TOPO_MAX_IFACES * sizeof(*all));
 	struct topo_iface *f, *g;
-	unsigned int i, j, k, l;
+	unsigned int i, j, n = 0;
 
-	for (i = 0; i < t->nnodes; i++)
-		for (j = 0; j < t->nodes[i].nifaces; j++)
-			if (!(f = &t->nodes[i].ifaces[j])->mac_given)
-				derive_mac(t->lab, f, f->mac);
 	for (i = 0; i < t->nnodes; i++) {
 		for (j = 0; j < t->nodes[i].nifaces; j++) {
-			f = &t->nodes[i].ifaces[j];
-			for (k = 0; k <= i; k++) {
-				for (l = 0; l < (k == i ? j : t->nodes[k].nifaces); l++) {
-					g = &t->nodes[k].ifaces[l];
-					if (memcmp(f->mac, g->mac, 6))
-						continue;
-					tp_path_set(p, "nodes.%s", f->node->name);
-					tp_error_pos(p, f->pos, "interface %s:%s has the MAC of %s:%s "
-						     "(%02x:%02x:%02x:%02x:%02x:%02x): give one of them "
-						     "another mac:", f->node->name, f->name,
-						     g->node->name, g->name, f->mac[0], f->mac[1],
-						     f->mac[2], f->mac[3], f->mac[4], f->mac[5]);
-				}
-			}
+			f = all[n++] = &t->nodes[i].ifaces[j];
+			if (!f->mac_given)
+				derive_mac(t->lab, f, f->mac);
 		}
 	}
+	for (i = 0; i < n; i++) {
+		for (j = 0, f = all[i]; j < i && memcmp(f->mac, all[j]->mac, 6); j++)
+			;
+		if (j == i)
+			continue;
+		g = all[j];
+		tp_path_set(p, "nodes.%s", f->node->name);
+		tp_error_pos(p, f->pos, "interface %s:%s has the MAC of %s:%s "
+			     "(%02x:%02x:%02x:%02x:%02x:%02x): give one of them another mac:",
+			     f->node->name, f->name, g->node->name, g->name, f->mac[0], f->mac[1],
+			     f->mac[2], f->mac[3], f->mac[4], f->mac[5]);
+	}
+}
+
+/* Is the gateway one of N's own addresses (a route Linux refuses)? */
+static bool gateway_is_own(const struct topo_node *n, const struct topo_route *r)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < n->nifaces; i++)
+		for (j = 0; j < n->ifaces[i].naddrs; j++)
+			if (n->ifaces[i].addrs[j].family == r->via.family &&
+			    !memcmp(n->ifaces[i].addrs[j].bytes, r->via.bytes, sizeof(r->via.bytes)))
+				return true;
+	return false;
 }
 
 /* Is GW on a subnet of one of N's interfaces (DEV's only, when given)? */
@@ -122,6 +134,9 @@ static void check_routes(struct tp *p, struct topo_node *n)
 		if (r->dev[0] && j == n->nifaces)
 			tp_error_pos(p, r->pos, "route to %s: node %s has no interface %s",
 				     r->dst.text, n->name, r->dev);
+		else if (r->via.family && gateway_is_own(n, r))
+			tp_error_pos(p, r->pos, "route to %s: gateway %s is %s's own address",
+				     r->dst.text, ta_host(&r->via, host), n->name);
 		else if (r->via.family && !gateway_on_link(n, r))
 			tp_error_pos(p, r->pos, "route to %s: gateway %s is on none of %s's subnets%s",
 				     r->dst.text, ta_host(&r->via, host), n->name,
@@ -156,36 +171,48 @@ static void check_link_names(struct tp *p)
 	}
 }
 
-static void check_one_capture(struct tp *p, const struct topo_capture *c, struct topo_pos pos,
-			      const struct topo_capture **seen, unsigned int *n)
+struct capture_seen {
+	const struct topo_capture *c;
+	const char *owner;	/* "switch lan1", "link r1:eth0" */
+	struct topo_pos pos;
+};
+
+static void check_one_capture(struct tp *p, struct capture_seen *now, struct capture_seen *seen,
+			      unsigned int *n)
 {
 	unsigned int i;
 
-	if (!c->on)
+	if (!now->c->on)
 		return;
 	for (i = 0; i < *n; i++) {
-		if (!strcmp(seen[i]->file, c->file)) {
-			tp_error_pos(p, pos, "capture file %s is another capture's too", c->file);
+		if (!strcmp(seen[i].c->file, now->c->file)) {
+			tp_error_pos(p, now->pos, "captures to the file of %s (line %u)",
+				     seen[i].owner, seen[i].pos.line);
 			return;
 		}
 	}
-	seen[(*n)++] = c;
+	seen[(*n)++] = *now;
 }
 
 static void check_captures(struct tp *p)
 {
 	struct topo *t = p->t;
-	const struct topo_capture **seen = tp_alloc(p, (t->nswitches + t->nlinks + 1) *
-						       sizeof(*seen));
+	struct capture_seen *seen = tp_alloc(p, (t->nswitches + t->nlinks + 1) * sizeof(*seen));
+	struct capture_seen now;
 	unsigned int i, n = 0;
 
 	for (i = 0; i < t->nswitches; i++) {
 		tp_path_set(p, "switches.%s", t->switches[i].name);
-		check_one_capture(p, &t->switches[i].capture, t->switches[i].pos, seen, &n);
+		now = (struct capture_seen){ &t->switches[i].capture,
+					     tp_printf(p, "switch %s", t->switches[i].name),
+					     t->switches[i].pos };
+		check_one_capture(p, &now, seen, &n);
 	}
 	for (i = 0; i < t->nlinks; i++) {
 		tp_path_set(p, "link %u", p->link_item[i]);
-		check_one_capture(p, &t->links[i].capture, t->links[i].pos, seen, &n);
+		now = (struct capture_seen){ &t->links[i].capture,
+					     tp_printf(p, "link %s", t->links[i].name), t->links[i].pos };
+		check_one_capture(p, &now, seen, &n);
 	}
 }
 

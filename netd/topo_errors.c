@@ -37,7 +37,12 @@ void tp_verror(struct tp *p, struct topo_pos pos, const char *fmt, va_list ap)
 	struct topo_error *e;
 	size_t n = 0;
 
-	if (seen_here(errs, pos))
+	p->nerrors++;
+	if (p->aborting && errs->n == TOPO_MAX_ERRORS) {
+		errs->n--;	/* why the parse stopped matters more than one more error */
+		errs->more++;
+	}
+	if (seen_here(errs, pos) && !p->aborting)
 		return;
 	if (errs->n == TOPO_MAX_ERRORS) {
 		errs->more++;

@@ -192,8 +192,10 @@ static void read_file(struct tp *p, const char *guest, tnode *k, tnode *v, void 
 	if (!ty_map(v)) {
 		f->host_path = tf_read_host_path(p, v, p->filedir, TF_DIR);
 	} else {
+		unsigned long errors = p->nerrors;
+
 		ty_read_map(p, v, TP_KEYS(file_keys), 0, "a file", &r);
-		if (!f->content == !r.has_source)
+		if (p->nerrors == errors && !f->content == !r.has_source)
 			tp_error(p, v, "a file needs one of content: (its text) or source: "
 				 "(a host file)");
 	}
@@ -224,15 +226,18 @@ void tf_read_files(struct tp *p, tnode *v, void *obj)
 static char *find_program(struct tp *p, const char *name)
 {
 	const char *env = getenv("PATH");
-	char *path = tp_printf(p, "%s%s", env && *env ? env : "/usr/bin:/bin", PROGRAM_PATH_EXTRA);
-	char *dir, *save = NULL, *full;
+	char path[TP_MAX_PATH + 1], full[TP_MAX_PATH + 1];
+	char *dir, *save = NULL;
+	int n;
 
+	snprintf(path, sizeof(path), "%s%s", env && *env ? env : "/usr/bin:/bin",
+		 PROGRAM_PATH_EXTRA);
 	for (dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		if (dir[0] != '/')
 			continue;	/* never the current directory */
-		full = tp_printf(p, "%s/%s", dir, name);
-		if (!tf_check_host_file(full, TF_EXEC))
-			return full;
+		n = snprintf(full, sizeof(full), "%s/%s", dir, name);
+		if (n > 0 && (size_t)n < sizeof(full) && !tf_check_host_file(full, TF_EXEC))
+			return tp_strdup(p, full);
 	}
 	return NULL;
 }

@@ -146,6 +146,7 @@ static void read_route(struct tp *p, const char *dst, tnode *k, tnode *v, void *
 	struct tp_level *l = obj;
 	struct topo_route r = { .pos = ty_pos(k) };
 	bool is_default = !strcmp(dst, "default");
+	unsigned long errors = p->nerrors;
 	unsigned int i;
 	char host[64];
 
@@ -155,9 +156,10 @@ static void read_route(struct tp *p, const char *dst, tnode *k, tnode *v, void *
 		ty_read_map(p, v, TP_KEYS(route_keys), 0, "a route", &r);
 	else
 		read_route_via(p, v, &r);
+	if (p->nerrors != errors)
+		return;
 	if (!r.via.family && !r.dev[0]) {
-		if (ty_map(v))
-			tp_error(p, v, "a route needs via: (a gateway) or dev: (an interface)");
+		tp_error(p, v, "a route needs via: (a gateway) or dev: (an interface)");
 		return;
 	}
 	if (is_default)

@@ -40,21 +40,15 @@ struct link_read {
 	tnode *ends, *name, *host, *nat, *capture, *impair, *mtu, *vlan, *trunk;
 };
 
-#define KEEP(key)                                                   \
-	static void keep_##key(struct tp *p, tnode *v, void *obj) \
-	{                                                           \
-		(void)p;                                            \
-		((struct link_read *)obj)->key = v;                 \
-	}
-KEEP(ends)
-KEEP(name)
-KEEP(host)
-KEEP(nat)
-KEEP(capture)
-KEEP(impair)
-KEEP(mtu)
-KEEP(vlan)
-KEEP(trunk)
+TP_KEEP(struct link_read, ends)
+TP_KEEP(struct link_read, name)
+TP_KEEP(struct link_read, host)
+TP_KEEP(struct link_read, nat)
+TP_KEEP(struct link_read, capture)
+TP_KEEP(struct link_read, impair)
+TP_KEEP(struct link_read, mtu)
+TP_KEEP(struct link_read, vlan)
+TP_KEEP(struct link_read, trunk)
 
 static const struct tp_key link_keys[] = {
 	{ "ends", keep_ends, 0, true },
@@ -75,6 +69,7 @@ struct end_text {
 	enum topo_end_kind kind;
 	struct tp_range range;
 	const char *ifname;	/* after the ':' of NODE:IFACE, or of bridge:NAME */
+	char cur_ifname[TOPO_IFNAME_MAX + 1];	/* NODE:IFACE's in this link of the range */
 };
 
 static bool split_end(struct tp *p, tnode *n, struct end_text *e)
@@ -160,12 +155,42 @@ static bool resolve_node_end(struct tp *p, struct end_text *e, const char *name,
 						 : "");
 		return false;
 	}
-	end->iface = tp_iface_get(p, end->node, ifname, true, e->n);
-	if (!end->iface)
-		return false;
-	if (end->iface->link) {
-		tp_error(p, e->n, "interface %s:%s is already on link %u (line %u)", name, ifname,
-			 link_number(p, end->iface->link), end->iface->link->pos.line);
+	strcpy(e->cur_ifname, ifname);
+	return true;
+}
+
+/*
+ * The interfaces of the node ends, once the link is known to be good: an
+ * interface the node does not declare is added to it now (and not for a
+ * link with a mistake, which would leave it on no link).
+ */
+static bool attach(struct tp *p, struct topo_link *l, struct end_text e[2])
+{
+	unsigned int before = l->ends[0].kind == TOPO_END_NODE ? l->ends[0].node->nifaces : 0;
+	struct topo_end *end;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		end = &l->ends[i];
+		if (end->kind != TOPO_END_NODE)
+			continue;
+		end->iface = tp_iface_get(p, end->node, e[i].cur_ifname, true, e[i].n);
+		if (end->iface && end->iface->link == l) {
+			tp_error(p, e[i].n, "a link from %s:%s to itself", end->node->name,
+				 end->iface->name);
+		} else if (end->iface && end->iface->link) {
+			tp_error(p, e[i].n, "interface %s:%s is already on link %u (line %u)",
+				 end->node->name, end->iface->name, link_number(p, end->iface->link),
+				 end->iface->link->pos.line);
+		} else if (end->iface) {
+			end->iface->link = l;
+			continue;
+		}
+		/* Undo the first end: an interface it added goes with the link. */
+		if (i == 1 && l->ends[0].kind == TOPO_END_NODE && l->ends[0].iface->link == l) {
+			l->ends[0].iface->link = NULL;
+			l->ends[0].node->nifaces = before;
+		}
 		return false;
 	}
 	return true;
@@ -319,8 +344,8 @@ static void read_impair(struct tp *p, tnode *v, struct topo_link *l)
 	unsigned int d;
 
 	if ((seen & BOTH_WAYS_SEEN) && (seen & ~(uint64_t)BOTH_WAYS_SEEN)) {
-		tp_error(p, v, "impair: takes delay/jitter/loss/rate for both directions, or "
-			 "egress: and ingress:, not both");
+		tp_error(p, v, "give delay/jitter/loss/rate (for both directions) or egress: "
+			 "and ingress:, not both");
 		return;
 	}
 	for (d = 0; d < 2; d++) {
@@ -361,6 +386,7 @@ static void read_host(struct tp *p, const struct link_read *r, struct topo_link 
 {
 	bool host_end = l->ends[0].kind == TOPO_END_HOST || l->ends[1].kind == TOPO_END_HOST;
 	bool nat = false;
+	size_t saved;
 
 	if (host_end && !r->host)
 		tp_error(p, r->ends, "a host end needs host: (the host's addresses on it, like "
@@ -368,19 +394,23 @@ static void read_host(struct tp *p, const struct link_read *r, struct topo_link 
 	if (!host_end && r->host)
 		tp_error(p, r->host, "host: is the address of a host end, and this link has none");
 	if (host_end && r->host) {
+		saved = tp_path_push(p, "host");
 		ta_read_list(p, r->host, &l->host_addrs, &l->nhost_addrs);
 		if (!l->nhost_addrs && ty_null(r->host))
-			tp_error(p, r->host, "host: needs an address, like 192.168.50.1/24");
+			tp_error(p, r->host, "expected the host's address, like 192.168.50.1/24");
+		tp_path_pop(p, saved);
 	}
+	saved = tp_path_push(p, "nat");
 	if (r->nat && tv_read(p, r->nat, tv_bool, &nat) && nat && !host_end)
-		tp_error(p, r->nat, "nat: masquerades what comes from a host end, and this link "
-			 "has none");
+		tp_error(p, r->nat, "masquerades what comes from a host end, and this link has none");
+	tp_path_pop(p, saved);
 	l->nat = nat && host_end;
 }
 
 static void read_vlans(struct tp *p, const struct link_read *r, struct topo_link *l)
 {
 	bool switch_end = l->ends[0].kind == TOPO_END_SWITCH || l->ends[1].kind == TOPO_END_SWITCH;
+	size_t saved;
 
 	if ((r->vlan || r->trunk) && !switch_end) {
 		tp_error(p, r->vlan ? r->vlan : r->trunk, "%s: is for a switch's port, and this "
@@ -392,10 +422,12 @@ static void read_vlans(struct tp *p, const struct link_read *r, struct topo_link
 			 "not both");
 		return;
 	}
+	saved = tp_path_push(p, r->vlan ? "vlan" : "trunk");
 	if (r->vlan)
 		tv_read(p, r->vlan, tv_vlan, &l->vlan);
 	if (r->trunk)
 		read_trunk(p, r->trunk, l);
+	tp_path_pop(p, saved);
 }
 
 static void read_rest(struct tp *p, const struct link_read *r, struct topo_link *l)
@@ -433,18 +465,14 @@ static void make_link(struct tp *p, unsigned int number, tnode *item, struct end
 {
 	struct topo_link *l = &p->t->links[p->t->nlinks];
 	bool ok;
-	int k;
 
 	memset(l, 0, sizeof(*l));
 	l->pos = ty_pos(item);
 	p->in_range = e[0].range.is_range || e[1].range.is_range;
 	p->index = tp_range_index(e[0].range.is_range ? &e[0].range : &e[1].range, nth);
 	ok = resolve_end(p, &e[0], nth, &l->ends[0]) & resolve_end(p, &e[1], nth, &l->ends[1]);
-	if (ok && ends_allowed(p, item, l->ends)) {
+	if (ok && ends_allowed(p, item, l->ends) && attach(p, l, e)) {
 		p->link_item[p->t->nlinks++] = number;
-		for (k = 0; k < 2; k++)
-			if (l->ends[k].kind == TOPO_END_NODE)
-				l->ends[k].iface->link = l;
 		name_link(p, l, r->name, item);
 		read_rest(p, r, l);
 	}
@@ -484,9 +512,9 @@ void tp_read_links(struct tp *p)
 	p->t->links = tp_alloc(p, TOPO_MAX_LINKS * sizeof(*p->t->links));
 	p->link_item = tp_alloc(p, TOPO_MAX_LINKS * sizeof(*p->link_item));
 	tp_path_set(p, "links");
-	if (ty_len(p->top_links) > TOPO_MAX_LINKS)
-		tp_error(p, p->top_links, "more than %u links", TOPO_MAX_LINKS);
+	if (ty_len(p->top.links) > TOPO_MAX_LINKS)
+		tp_error(p, p->top.links, "more than %u links", TOPO_MAX_LINKS);
 	else
-		ty_each_item(p, p->top_links, false, "links", read_link_item, NULL);
+		ty_each_item(p, p->top.links, false, "links", read_link_item, NULL);
 	tp_path_set(p, "%s", "");
 }

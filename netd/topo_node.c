@@ -192,14 +192,14 @@ static void read_group_entry(struct tp *p, const char *name, tnode *k, tnode *v,
 void tp_read_defaults_and_groups(struct tp *p)
 {
 	tp_path_set(p, "defaults");
-	p->defaults = read_level(p, p->top_defaults, TP_IN_DEFAULTS, "defaults");
+	p->defaults = read_level(p, p->top.defaults, TP_IN_DEFAULTS, "defaults");
 	tp_path_set(p, "groups");
-	if (ty_len(p->top_groups) > TP_MAX_GROUPS) {
-		tp_error(p, p->top_groups, "more than %u groups", TP_MAX_GROUPS);
+	if (ty_len(p->top.groups) > TP_MAX_GROUPS) {
+		tp_error(p, p->top.groups, "more than %u groups", TP_MAX_GROUPS);
 		return;
 	}
 	p->groups = tp_alloc(p, TP_MAX_GROUPS * sizeof(*p->groups));
-	ty_each_pair(p, p->top_groups, "groups", read_group_entry, NULL);
+	ty_each_pair(p, p->top.groups, "groups", read_group_entry, NULL);
 }
 
 /* ---- building a node ---- */
@@ -216,69 +216,52 @@ static const struct field {
 	FIELD(TL_READY, ready), FIELD(TL_READY, ready_timeout_ns),
 };
 
-/* TO's strings, then those of FROM that TO does not have. */
-static void add_strings(struct tp *p, char ***to, unsigned int *nto, char **from,
-			unsigned int nfrom)
+/*
+ * TO's elements, then FROM's, each replacing the element of TO that SAME says
+ * it is (a file at the same guest path, a route to the same destination, the
+ * same program): the new array, and its length in *NTO.
+ */
+static void *merge(struct tp *p, void *to, unsigned int *nto, const void *from,
+		   unsigned int nfrom, size_t size, bool (*same)(const void *, const void *))
 {
-	char **v;
 	unsigned int i, j, n = *nto;
+	char *v;
 
 	if (!nfrom)
-		return;
-	v = tp_alloc(p, (n + nfrom) * sizeof(*v));
-	memcpy(v, *to, n * sizeof(*v));
+		return to;
+	v = tp_alloc(p, (n + nfrom) * size);
+	if (n)
+		memcpy(v, to, n * size);
 	for (i = 0; i < nfrom; i++) {
-		for (j = 0; j < n && strcmp(v[j], from[i]); j++)
+		const char *f = (const char *)from + i * size;
+
+		for (j = 0; j < n && !same(v + j * size, f); j++)
 			;
-		if (j == n)
-			v[n++] = from[i];
+		memcpy(v + j * size, f, size);
+		n += j == n;
 	}
-	*to = v;
 	*nto = n;
+	return v;
 }
 
-static void add_files(struct tp *p, struct topo_node *to, const struct topo_node *from)
+static bool same_string(const void *a, const void *b)
 {
-	struct topo_file *v;
-	unsigned int i, j, n = to->nfiles;
-
-	if (!from->nfiles)
-		return;
-	v = tp_alloc(p, (n + from->nfiles) * sizeof(*v));
-	memcpy(v, to->files, n * sizeof(*v));
-	for (i = 0; i < from->nfiles; i++) {
-		for (j = 0; j < n && strcmp(v[j].guest_path, from->files[i].guest_path); j++)
-			;
-		v[j] = from->files[i];
-		n += j == n;
-	}
-	to->files = v;
-	to->nfiles = n;
+	return !strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool same_dst(const struct topo_route *a, const struct topo_route *b)
+static bool same_file(const void *a, const void *b)
 {
-	return a->dst.family == b->dst.family && a->dst.prefix == b->dst.prefix &&
-	       !memcmp(a->dst.bytes, b->dst.bytes, sizeof(a->dst.bytes));
+	return !strcmp(((const struct topo_file *)a)->guest_path,
+		       ((const struct topo_file *)b)->guest_path);
 }
 
-static void add_routes(struct tp *p, struct topo_node *to, const struct topo_node *from)
+static bool same_route(const void *a, const void *b)
 {
-	struct topo_route *v;
-	unsigned int i, j, n = to->nroutes;
+	const struct topo_addr *x = &((const struct topo_route *)a)->dst;
+	const struct topo_addr *y = &((const struct topo_route *)b)->dst;
 
-	if (!from->nroutes)
-		return;
-	v = tp_alloc(p, (n + from->nroutes) * sizeof(*v));
-	memcpy(v, to->routes, n * sizeof(*v));
-	for (i = 0; i < from->nroutes; i++) {
-		for (j = 0; j < n && !same_dst(&v[j], &from->routes[i]); j++)
-			;
-		v[j] = from->routes[i];
-		n += j == n;
-	}
-	to->routes = v;
-	to->nroutes = n;
+	return x->family == y->family && x->prefix == y->prefix &&
+	       !memcmp(x->bytes, y->bytes, sizeof(x->bytes));
 }
 
 static void inherit(struct tp *p, struct topo_node *n, struct tp_node_extra *x,
@@ -291,10 +274,14 @@ static void inherit(struct tp *p, struct topo_node *n, struct tp_node_extra *x,
 			memcpy((char *)n + f->off, (const char *)&l->n + f->off, f->size);
 	if (l->set & TL_AFTER)
 		x->after = l->after;
-	add_files(p, n, &l->n);
-	add_strings(p, &n->programs, &n->nprograms, l->n.programs, l->n.nprograms);
-	add_strings(p, &n->modules, &n->nmodules, l->n.modules, l->n.nmodules);
-	add_routes(p, n, &l->n);
+	n->files = merge(p, n->files, &n->nfiles, l->n.files, l->n.nfiles, sizeof(*n->files),
+			 same_file);
+	n->programs = merge(p, n->programs, &n->nprograms, l->n.programs, l->n.nprograms,
+			    sizeof(*n->programs), same_string);
+	n->modules = merge(p, n->modules, &n->nmodules, l->n.modules, l->n.nmodules,
+			   sizeof(*n->modules), same_string);
+	n->routes = merge(p, n->routes, &n->nroutes, l->n.routes, l->n.nroutes,
+			  sizeof(*n->routes), same_route);
 }
 
 static struct tp_level *node_group(struct tp *p, const struct tp_level *own)
@@ -326,8 +313,7 @@ static void default_kernel(struct tp *p, struct topo_node *n)
 	p->kernel_checked = true;
 }
 
-static void make_node(struct tp *p, const char *name, tnode *k, tnode *v, bool in_range,
-		      long index)
+static void make_node(struct tp *p, const char *name, tnode *k, tnode *v)
 {
 	struct topo_node *n = &p->t->nodes[p->t->nnodes];
 	struct tp_node_extra *x = &p->extra[p->t->nnodes++];
@@ -337,9 +323,8 @@ static void make_node(struct tp *p, const char *name, tnode *k, tnode *v, bool i
 
 	strcpy(n->name, name);
 	n->pos = ty_pos(k);
-	x->in_range = p->in_range = in_range;
-	x->index = p->index = index;
-	tp_path_set(p, "nodes.%s", name);
+	x->in_range = p->in_range;
+	x->index = p->index;
 	snprintf(what, sizeof(what), "node %s", name);
 	own = read_level(p, v, TP_IN_NODE, what);
 	group = node_group(p, own);
@@ -365,33 +350,26 @@ static void make_node(struct tp *p, const char *name, tnode *k, tnode *v, bool i
 		n->ifaces[i].node = n;
 }
 
+static bool node_named(struct tp *p, const char *name, tnode *k, tnode *v)
+{
+	struct topo_node *old = topo_node(p->t, name);
+
+	if (old) {
+		tp_error(p, k, "node %s is defined twice (first at line %u)", name, old->pos.line);
+		return true;
+	}
+	if (p->t->nnodes == TOPO_MAX_NODES) {
+		tp_error(p, k, "more than %u nodes", TOPO_MAX_NODES);
+		return false;
+	}
+	make_node(p, name, k, v);
+	return true;
+}
+
 static void read_node_entry(struct tp *p, const char *key, tnode *k, tnode *v, void *obj)
 {
-	char name[TOPO_NAME_MAX + 8];
-	struct topo_node *old;
-	struct tp_range r;
-	unsigned int i;
-
 	(void)obj;
-	if (!tv_check(p, k, tp_range_parse(key, &r), key))
-		return;
-	for (i = 0; i < tp_range_len(&r); i++) {
-		if (!tp_range_name(&r, i, name, sizeof(name)) ||
-		    !tv_check(p, k, tv_name(name, NULL), name))
-			return;
-		old = topo_node(p->t, name);
-		if (old) {
-			tp_error(p, k, "node %s is defined twice (first at line %u)", name,
-				 old->pos.line);
-			continue;
-		}
-		if (p->t->nnodes == TOPO_MAX_NODES) {
-			tp_error(p, k, "more than %u nodes", TOPO_MAX_NODES);
-			return;
-		}
-		make_node(p, name, k, v, r.is_range, tp_range_index(&r, i));
-	}
-	tp_path_set(p, "nodes");
+	tp_range_each(p, "nodes", key, k, v, node_named);
 }
 
 void tp_read_nodes(struct tp *p)
@@ -399,9 +377,9 @@ void tp_read_nodes(struct tp *p)
 	p->t->nodes = tp_alloc(p, TOPO_MAX_NODES * sizeof(*p->t->nodes));
 	p->extra = tp_alloc(p, TOPO_MAX_NODES * sizeof(*p->extra));
 	tp_path_set(p, "nodes");
-	ty_each_pair(p, p->top_nodes, "nodes", read_node_entry, NULL);
-	if (!p->t->nnodes && (ty_map(p->top_nodes) || ty_null(p->top_nodes)) && p->top_nodes)
-		tp_error(p, p->top_nodes, "a lab needs at least one node");
+	ty_each_pair(p, p->top.nodes, "nodes", read_node_entry, NULL);
+	if (p->top.nodes && !ty_len(p->top.nodes) && (ty_map(p->top.nodes) || ty_null(p->top.nodes)))
+		tp_error(p, p->top.nodes, "a lab needs at least one node");
 }
 
 struct topo_iface *tp_iface_get(struct tp *p, struct topo_node *node, const char *ifname,

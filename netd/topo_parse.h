@@ -53,7 +53,6 @@ enum {
 	TP_IN_DEFAULTS = 1 << 0,
 	TP_IN_GROUP = 1 << 1,
 	TP_IN_NODE = 1 << 2,
-	TP_IN_ALL = 7,
 };
 
 /* A known key of a mapping, and the function that reads its value into OBJ. */
@@ -64,6 +63,14 @@ struct tp_key {
 	bool required;
 };
 #define TP_KEYS(table) (table), sizeof(table) / sizeof((table)[0])
+/* A reader that only keeps where FIELD's value is, in a TYPE, to be read later
+ * in an order of the caller's choosing (a link's name before its capture). */
+#define TP_KEEP(type, field)                                          \
+	static void keep_##field(struct tp *p, tnode *v, void *obj) \
+	{                                                             \
+		(void)p;                                              \
+		((type *)obj)->field = v;                             \
+	}
 
 struct tp_level;
 struct tp_mem;
@@ -80,6 +87,9 @@ struct tp {
 	yaml_document_t doc;
 	bool have_doc;
 	unsigned long work;
+	const tnode *last;	/* the last node visited: where tp_alloc() stops */
+	unsigned long nerrors;	/* every error, even those not kept: did X go wrong? */
+	bool aborting;		/* tp_abort(): its error is kept whatever else there is */
 
 	/* The path to what is being read, for messages: "nodes.r1.memory". */
 	char path[160];
@@ -90,8 +100,9 @@ struct tp {
 	long index;
 
 	/* The top-level values, read in a fixed order whatever the file's. */
-	tnode *top_lab, *top_dir, *top_defaults, *top_groups, *top_nodes;
-	tnode *top_switches, *top_links, *top_tests;
+	struct tp_top {
+		tnode *lab, *dir, *defaults, *groups, *nodes, *switches, *links, *tests;
+	} top;
 
 	struct tp_level *defaults;
 	struct tp_level **groups;
@@ -117,7 +128,7 @@ void tp_error_pos(struct tp *p, struct topo_pos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void tp_verror(struct tp *p, struct topo_pos pos, const char *fmt, va_list ap);
 void tp_errors_sort(struct topo_errors *errs);
-/* 'TEXT' for a message: at most 40 characters, anything unprintable escaped. */
+/* 'TEXT' for a message: cut at about 50 bytes, anything unprintable escaped. */
 const char *tp_quote(const char *text, char buf[64]);
 /* The path for messages: set to a root ("link 3"), or a key pushed and popped. */
 void tp_path_set(struct tp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -149,7 +160,6 @@ void ty_each_item(struct tp *p, tnode *n, bool single, const char *what, ty_item
 		  void *obj);
 unsigned int ty_len(const tnode *n);	/* items of a list, pairs of a mapping; else 0 */
 tnode *ty_item(struct tp *p, tnode *n, unsigned int i);
-tnode *ty_lookup(struct tp *p, tnode *map, const char *key);	/* no errors */
 
 /* ---- topo_range.c: h[1..8] and {i} ---- */
 struct tp_range {
@@ -164,6 +174,13 @@ unsigned int tp_range_len(const struct tp_range *r);
 /* The K-th name of R (0-based) into BUF; false if it is too long. */
 bool tp_range_name(const struct tp_range *r, unsigned int k, char *buf, size_t size);
 long tp_range_index(const struct tp_range *r, unsigned int k);
+/* Each name that KEY (YAML key K, a name or a range) makes, in the mapping
+ * SECTION ("nodes"): MAKE(p, NAME, K, V) with the path SECTION.NAME and {i}
+ * set.  A key that is no range, or a name that is none, is reported; MAKE
+ * returns false to stop (the section is full). */
+typedef bool tp_make_fn(struct tp *p, const char *name, tnode *k, tnode *v);
+void tp_range_each(struct tp *p, const char *section, const char *key, tnode *k, tnode *v,
+		   tp_make_fn *make);
 /* TEXT with {i}, {i+N}, {i-N} replaced by INDEX: NULL (and *WHY) on error. */
 char *tp_subst(struct tp *p, const char *text, long index, const char **why);
 

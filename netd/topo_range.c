@@ -6,6 +6,8 @@
  * HI are small decimal numbers (0 to 9999, HI >= LO), and a range makes at
  * most TOPO_MAX_NODES names.
  *
+ * tp_range_each() makes the names one by one, for nodes and switches alike.
+ *
  * Text written under something a range made (a range node's settings, a
  * link with a range end) may say which one it is: {i} is the index,
  * {i+N} and {i-N} the index moved by N ("10.1.0.{i+10}/24").  Only those
@@ -89,6 +91,28 @@ bool tp_range_name(const struct tp_range *r, unsigned int k, char *buf, size_t s
 	else
 		n = snprintf(buf, size, "%s", r->prefix);
 	return n >= 0 && (size_t)n < size;
+}
+
+void tp_range_each(struct tp *p, const char *section, const char *key, tnode *k, tnode *v,
+		   tp_make_fn *make)
+{
+	char name[TOPO_NAME_MAX + 8];
+	struct tp_range r;
+	unsigned int i;
+	bool more = true;
+
+	if (!tv_check(p, k, tp_range_parse(key, &r), key))
+		return;
+	for (i = 0; more && i < tp_range_len(&r) && tp_range_name(&r, i, name, sizeof(name)); i++) {
+		tp_path_set(p, "%s.%s", section, name);
+		if (!tv_check(p, k, tv_name(name, NULL), name))
+			break;
+		p->in_range = r.is_range;
+		p->index = tp_range_index(&r, i);
+		more = make(p, name, k, v);
+		p->in_range = false;
+	}
+	tp_path_set(p, "%s", section);
 }
 
 /*

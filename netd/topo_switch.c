@@ -21,7 +21,7 @@
  *   capture: {file: F, size: 10m, count: 3} rotating: 3 files of 10 MiB at most
  *
  * and its default file is LABDIR/capture/NAME.pcap.  A quoted "true" is a
- * file name; a plain one is YAML's boolean.
+ * file name; a plain one is YAML's boolean; nothing (capture: ~) is false.
  */
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +84,8 @@ void tp_read_capture(struct tp *p, tnode *v, struct topo_capture *c, const char 
 				 "it needs size:");
 		if (r.size_given && !c->rotate_count)
 			c->rotate_count = DEFAULT_ROTATE_COUNT;
+	} else if (ty_null(v)) {
+		c->on = false;
 	} else if (ty_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		   !tv_bool((const char *)v->data.scalar.value, &on)) {
 		c->on = on;
@@ -157,7 +159,6 @@ static void make_switch(struct tp *p, const char *name, tnode *k, tnode *v)
 
 	strcpy(sw->name, name);
 	sw->pos = ty_pos(k);
-	tp_path_set(p, "switches.%s", name);
 	snprintf(what, sizeof(what), "switch %s", name);
 	ty_read_map(p, v, TP_KEYS(switch_keys), 0, what, &r);
 	if (sw->kind != TOPO_SWITCH_OVS)
@@ -170,36 +171,27 @@ static void make_switch(struct tp *p, const char *name, tnode *k, tnode *v)
 			 "(lguest-vswitch), or capture a link");
 }
 
+static bool switch_named(struct tp *p, const char *name, tnode *k, tnode *v)
+{
+	if (!name_free(p, k, name))
+		return true;
+	if (p->t->nswitches == TOPO_MAX_SWITCHES) {
+		tp_error(p, k, "more than %u switches", TOPO_MAX_SWITCHES);
+		return false;
+	}
+	make_switch(p, name, k, v);
+	return true;
+}
+
 static void read_switch_entry(struct tp *p, const char *key, tnode *k, tnode *v, void *obj)
 {
-	char name[TOPO_NAME_MAX + 8];
-	struct tp_range r;
-	unsigned int i;
-
 	(void)obj;
-	if (!tv_check(p, k, tp_range_parse(key, &r), key))
-		return;
-	for (i = 0; i < tp_range_len(&r); i++) {
-		if (!tp_range_name(&r, i, name, sizeof(name)) ||
-		    !tv_check(p, k, tv_name(name, NULL), name))
-			return;
-		if (!name_free(p, k, name))
-			continue;
-		if (p->t->nswitches == TOPO_MAX_SWITCHES) {
-			tp_error(p, k, "more than %u switches", TOPO_MAX_SWITCHES);
-			return;
-		}
-		p->in_range = r.is_range;
-		p->index = tp_range_index(&r, i);
-		make_switch(p, name, k, v);
-		p->in_range = false;
-	}
-	tp_path_set(p, "switches");
+	tp_range_each(p, "switches", key, k, v, switch_named);
 }
 
 void tp_read_switches(struct tp *p)
 {
 	p->t->switches = tp_alloc(p, TOPO_MAX_SWITCHES * sizeof(*p->t->switches));
 	tp_path_set(p, "switches");
-	ty_each_pair(p, p->top_switches, "switches", read_switch_entry, NULL);
+	ty_each_pair(p, p->top.switches, "switches", read_switch_entry, NULL);
 }

@@ -38,26 +38,20 @@ struct test_read {
 	tnode *on, *filter, *run, *output;
 };
 
-#define KEEP(key)                                                   \
-	static void keep_##key(struct tp *p, tnode *v, void *obj) \
-	{                                                           \
-		(void)p;                                            \
-		((struct test_read *)obj)->key = v;                 \
-	}
-KEEP(from)
-KEEP(to)
-KEEP(count)
-KEEP(expect)
-KEEP(timeout)
-KEEP(name)
-KEEP(via)
-KEEP(dev)
-KEEP(seen)
-KEEP(port)
-KEEP(on)
-KEEP(filter)
-KEEP(run)
-KEEP(output)
+TP_KEEP(struct test_read, from)
+TP_KEEP(struct test_read, to)
+TP_KEEP(struct test_read, count)
+TP_KEEP(struct test_read, expect)
+TP_KEEP(struct test_read, timeout)
+TP_KEEP(struct test_read, name)
+TP_KEEP(struct test_read, via)
+TP_KEEP(struct test_read, dev)
+TP_KEEP(struct test_read, seen)
+TP_KEEP(struct test_read, port)
+TP_KEEP(struct test_read, on)
+TP_KEEP(struct test_read, filter)
+TP_KEEP(struct test_read, run)
+TP_KEEP(struct test_read, output)
 
 #define K_FROM { "from", keep_from, 0, true }
 #define K_TO { "to", keep_to, 0, true }
@@ -109,6 +103,10 @@ static bool node_address(struct tp *p, tnode *n, const char *s, struct topo_addr
 		return tv_check(p, n, "expected an address, a node or NODE:IFACE", s);
 	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - s) : (int)strlen(s), s);
 	node = topo_node(p->t, name);
+	if (!node && !tv_name(name, NULL)) {
+		tp_error(p, n, "unknown node %s (and not an address)", tp_quote(name, q));
+		return false;
+	}
 	if (!node)
 		return tv_check(p, n, "expected an address, a node or NODE:IFACE", s);
 	for (i = 0; i < node->nifaces; i++) {
@@ -385,9 +383,9 @@ void tp_read_tests(struct tp *p)
 {
 	p->t->tests = tp_alloc(p, TOPO_MAX_TESTS * sizeof(*p->t->tests));
 	tp_path_set(p, "tests");
-	if (ty_len(p->top_tests) > TOPO_MAX_TESTS)
-		tp_error(p, p->top_tests, "more than %u tests", TOPO_MAX_TESTS);
+	if (ty_len(p->top.tests) > TOPO_MAX_TESTS)
+		tp_error(p, p->top.tests, "more than %u tests", TOPO_MAX_TESTS);
 	else
-		ty_each_item(p, p->top_tests, false, "tests", read_test_item, NULL);
+		ty_each_item(p, p->top.tests, false, "tests", read_test_item, NULL);
 	tp_path_set(p, "%s", "");
 }

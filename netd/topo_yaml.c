@@ -201,6 +201,7 @@ static tnode *ty_get(struct tp *p, int id)
 {
 	tnode *n = yaml_document_get_node(&p->doc, id);
 
+	p->last = n;
 	if (++p->work > TP_MAX_WORK)
 		tp_abort(p, n, "too much to read (more than %u values, counting each alias "
 			 "each time it is used): not a topology", TP_MAX_WORK);
@@ -303,8 +304,14 @@ static void unknown_key(struct tp *p, const tnode *k, const char *key, const str
 	char list[200], q[64], in[64];
 	size_t i, n = 0;
 
+	if (p->errs->n == TOPO_MAX_ERRORS) {
+		tp_error(p, k, "unknown key");	/* only counted: spare the suggestions */
+		return;
+	}
 	/* The path says where, when there is one. */
-	snprintf(in, sizeof(in), p->pathlen ? "" : " in %s", what);
+	in[0] = '\0';
+	if (!p->pathlen)
+		snprintf(in, sizeof(in), " in %s", what);
 	for (i = 0; i < nkeys; i++) {
 		if (keys[i].where && !(keys[i].where & where))
 			continue;
@@ -378,7 +385,8 @@ static uint64_t read_pair(struct tp *p, tnode *k, tnode *v, const struct tp_key 
 	}
 	bit = 1ull << (e - keys);
 	if (seen & bit) {
-		tp_error(p, k, "key '%s' given twice in %s", e->name, what);
+		tp_error(p, k, "key '%s' given twice%s%s", e->name, p->pathlen ? "" : " in ",
+			 p->pathlen ? "" : what);
 		return 0;
 	}
 	if (e->where && !(e->where & where)) {
@@ -405,7 +413,8 @@ uint64_t ty_read_map(struct tp *p, tnode *n, const struct tp_key *keys, size_t n
 					  nkeys, where, what, seen, obj);
 	for (i = 0; i < nkeys; i++)
 		if (keys[i].required && !(seen & (1ull << i)) && (ty_map(n) || ty_null(n)))
-			tp_error(p, n, "%s needs '%s'", what, keys[i].name);
+			tp_error(p, n, "%s%sneeds '%s'", p->pathlen ? "" : what,
+				 p->pathlen ? "" : " ", keys[i].name);
 	return seen;
 }
 
@@ -461,19 +470,4 @@ tnode *ty_item(struct tp *p, tnode *n, unsigned int i)
 	if (!ty_seq(n) || i >= ty_len(n))
 		return NULL;
 	return ty_get(p, n->data.sequence.items.start[i]);
-}
-
-tnode *ty_lookup(struct tp *p, tnode *map, const char *key)
-{
-	yaml_node_pair_t *pair;
-
-	if (!ty_map(map))
-		return NULL;
-	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
-		tnode *k = ty_get(p, pair->key);
-
-		if (ty_scalar(k) && !strcmp((const char *)k->data.scalar.value, key))
-			return ty_get(p, pair->value);
-	}
-	return NULL;
 }
