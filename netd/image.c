@@ -29,6 +29,12 @@
  * frame ever leaves with another address.  An interface with no IPv6
  * address has IPv6 off: captures then hold what the lab sends, without
  * router solicitations and MLD reports.
+ *
+ * A node's shell is bash (in the image, and lguest.shell=bash for its
+ * console): the startup script, ready: probes and exec: tests run in it.
+ * Busybox's sh would run its own applets before the image's programs of
+ * the same name, so "ip -br link" would be busybox's ip, not iproute2's.
+ * /etc/profile gives the console a prompt with the node's name.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,9 +51,11 @@
 #include <unistd.h>
 
 #include "bprintf.h"
+#include "argv.h"
 #include "netd.h"
 
 #define IMAGE_CACHE "/var/cache/lguest/images"
+#define PROFILE "PS1='\\h:\\w\\$ '\nexport PS1\n"
 
 /* --- a cpio archive (the "newc" format the kernel unpacks) ---------------- */
 struct cpio {
@@ -219,7 +227,7 @@ static char *config_script(const struct topo *topo, const struct topo_node *n)
 		say(&t, "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding\n");
 	say(&t, "echo configured > /run/lab/state\n");
 	if (n->startup)
-		say(&t, "sh /etc/lab/startup\necho $? > /run/lab/startup.done\n");
+		say(&t, "bash /etc/lab/startup\necho $? > /run/lab/startup.done\n");
 	else
 		say(&t, "echo 0 > /run/lab/startup.done\n");
 	(void)q[1];
@@ -289,6 +297,7 @@ int image_node(struct lab *lab, struct node *n, char *err, size_t errlen)
 		return -1;
 	}
 	cpio_file(&c, "/etc/rc.d/20-lab", 0755, script, strlen(script));
+	cpio_file(&c, "/etc/profile", 0644, PROFILE, strlen(PROFILE));
 	free(script);
 	if (n->t->startup)
 		cpio_file(&c, "/etc/lab/startup", 0755, n->t->startup, strlen(n->t->startup));
@@ -329,61 +338,11 @@ static void hash_file(uint64_t *h, const char *path)
 	}
 }
 
-/* PROG's path, as lguest-initramfs will find it (PATH, then sbin), or PROG. */
-static void which(const char *prog, char *out, size_t size)
+/* One more argument for lguest-initramfs, which goes into the cache key too. */
+static void arg(struct argv *a, uint64_t *hash, const char *s)
 {
-	const char *path = getenv("PATH");
-	char dirs[8192];
-
-	snprintf(out, size, "%s", prog);
-	if (strchr(prog, '/'))
-		return;
-	snprintf(dirs, sizeof(dirs), "%s:/sbin:/usr/sbin", path ? path : "/usr/bin:/bin");
-	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		snprintf(out, size, "%s/%s", d, prog);
-		if (access(out, X_OK) == 0)
-			return;
-	}
-	snprintf(out, size, "%s", prog);
-}
-
-struct args {
-	char **v;
-	size_t n, cap;
-	uint64_t hash;
-	bool failed;
-};
-
-/* One more argument; HASHED: it goes into the cache key too. */
-static void arg(struct args *a, const char *s, bool hashed)
-{
-	if (a->failed)
-		return;
-	if (a->n + 2 > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 32;
-		char **v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v) {
-			a->failed = true;
-			return;
-		}
-		a->v = v;
-		a->cap = cap;
-	}
-	if (!(a->v[a->n] = strdup(s))) {
-		a->failed = true;
-		return;
-	}
-	a->v[++a->n] = NULL;
-	if (hashed)
-		hash_str(&a->hash, s);
-}
-
-static void args_free(struct args *a)
-{
-	for (size_t i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
+	argv_add(a, "%s", s);
+	hash_str(hash, s);
 }
 
 /*
@@ -392,7 +351,7 @@ static void args_free(struct args *a)
  * that goes in (the tool, the agent, the guest drivers, the kernel, the
  * programs).  The output path (-o) is added by the caller, from the key.
  */
-static void base_args(struct lab *lab, const char *kernel, struct args *a)
+static void base_args(struct lab *lab, const char *kernel, struct argv *a, uint64_t *hash)
 {
 	const struct topo *t = lab->topo;
 	const struct programs *pr = &lab->d->prog;
@@ -400,33 +359,34 @@ static void base_args(struct lab *lab, const char *kernel, struct args *a)
 	static const char *const drivers[] = { "lguest_bus.ko", "lguest_net.ko",
 					       "lguest_blk.ko", "lguest_chan.ko" };
 
-	a->hash = 0xcbf29ce484222325ull;
-	arg(a, pr->initramfs, true);
-	hash_file(&a->hash, pr->initramfs);
-	hash_file(&a->hash, pr->init);
-	hash_file(&a->hash, pr->agent);
+	*hash = 0xcbf29ce484222325ull;
+	arg(a, hash, pr->initramfs);
+	hash_file(hash, pr->initramfs);
+	hash_file(hash, pr->init);
+	hash_file(hash, pr->agent);
 	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
 		bprintf(path, sizeof(path), "%s/%s", pr->drivers, drivers[i]);
-		hash_file(&a->hash, path);
+		hash_file(hash, path);
 	}
-	hash_file(&a->hash, kernel);
-	arg(a, "--kernel", true);
-	arg(a, kernel, true);
-	arg(a, "--net-tools", true);
-	arg(a, "--agent", true);
-	arg(a, "--no-compress", true);
+	hash_file(hash, kernel);
+	arg(a, hash, "--kernel");
+	arg(a, hash, kernel);
+	arg(a, hash, "--net-tools");
+	arg(a, hash, "--binary");	/* the nodes' shell: see the story above */
+	arg(a, hash, "bash");
+	arg(a, hash, "--agent");
+	arg(a, hash, "--no-compress");
 	for (unsigned int i = 0; i < t->nnodes; i++) {
 		if (strcmp(t->nodes[i].kernel, kernel))
 			continue;
 		for (unsigned int k = 0; k < t->nodes[i].nprograms; k++) {
-			arg(a, "--binary", true);
-			arg(a, t->nodes[i].programs[k], true);
-			which(t->nodes[i].programs[k], path, sizeof(path));
-			hash_file(&a->hash, path);
+			arg(a, hash, "--binary");
+			arg(a, hash, t->nodes[i].programs[k]);	/* absolute: the parser found it */
+			hash_file(hash, t->nodes[i].programs[k]);
 		}
 		for (unsigned int k = 0; k < t->nodes[i].nmodules; k++) {
-			arg(a, "--module", true);
-			arg(a, t->nodes[i].modules[k], true);
+			arg(a, hash, "--module");
+			arg(a, hash, t->nodes[i].modules[k]);
 		}
 	}
 }
@@ -450,42 +410,43 @@ static void base_built(struct proc *p)
 
 static int base_start(struct lab *lab, struct base *b, char *err, size_t errlen)
 {
-	struct args a = { 0 };
+	struct argv a = { 0 };
+	uint64_t hash;
 	char tmp[PATH_MAX + 8];
 	struct proc_spec spec = { .in = -1, .out = -1 };
 	int log;
 
-	base_args(lab, b->kernel, &a);
+	base_args(lab, b->kernel, &a, &hash);
 	snprintf(b->path, sizeof(b->path), "%s/base-%016llx.cpio", IMAGE_CACHE,
-		 (unsigned long long)a.hash);
-	bprintf(b->log, sizeof(b->log), "%s/image/base-%016llx.log", lab->plan->run,
-		 (unsigned long long)a.hash);
+		 (unsigned long long)hash);
+	bprintf(b->log, sizeof(b->log), "%s/image-%016llx.log", lab->topo->dir,
+		 (unsigned long long)hash);
 	if (access(b->path, R_OK) == 0) {
 		b->state = BASE_READY;
-		args_free(&a);
+		argv_free(&a);
 		return 0;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", b->path);
-	arg(&a, "-o", false);
-	arg(&a, tmp, false);
+	argv_add(&a, "-o");
+	argv_add(&a, "%s", tmp);
 	log = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (a.failed || log < 0) {
 		snprintf(err, errlen, "making the image for %s: %s", b->kernel,
 			 a.failed ? "out of memory" : strerror(errno));
-		args_free(&a);
+		argv_free(&a);
 		return -1;
 	}
 	spec.argv = a.v;
 	spec.out = spec.err = log;
 	b->lab = lab;
 	b->proc.role = "image";
-	snprintf(b->proc.name, sizeof(b->proc.name), "base-%016llx", (unsigned long long)a.hash);
+	snprintf(b->proc.name, sizeof(b->proc.name), "base-%016llx", (unsigned long long)hash);
 	b->proc.on_exit = base_built;
 	b->state = BASE_BUILDING;
 	if (proc_start(&lab->d->loop, NULL, &b->proc, &spec, err, errlen) < 0)
 		b->state = BASE_FAILED;
 	close(log);
-	args_free(&a);
+	argv_free(&a);
 	return b->state == BASE_FAILED ? -1 : 0;
 }
 

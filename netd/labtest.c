@@ -449,7 +449,7 @@ static void connect_judge(struct labtest *lt)
 
 static void exec_start(struct labtest *lt)
 {
-	char *argv[] = { "sh", "-c", lt->t->run, NULL };
+	char *argv[] = { "bash", "-c", lt->t->run, NULL };
 
 	run_on(lt, 0, lt->t->from, argv);
 }

@@ -34,6 +34,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "netd.h"
 
 #define POLL_MS 100		/* looking for the channel socket */
@@ -197,7 +198,7 @@ static void probe_start(struct node *n)
 {
 	struct probe *p = calloc(1, sizeof(*p));
 	char *startup[] = { "cat", "/run/lab/startup.done", NULL };
-	char *ready[] = { "sh", "-c", n->t->ready, NULL };
+	char *ready[] = { "bash", "-c", n->t->ready, NULL };
 
 	if (!p)
 		return;
@@ -324,56 +325,40 @@ static int open_pty(int *master, int *slave)
 }
 
 /* The launcher's command line: memory, kernel, images, devices, kernel args. */
-static char **launcher_argv(struct node *n)
+static void launcher_argv(struct node *n, struct argv *a)
 {
 	const struct topo_node *t = n->t;
-	size_t max = 8 + t->nifaces + t->ndisks, k = 0;
-	char **v = calloc(max, sizeof(*v));
-	bool ok = v != NULL;
 
-#define ADD(...) do { if (ok && asprintf(&v[k++], __VA_ARGS__) < 0) { v[--k] = NULL; ok = false; } } while (0)
-	ADD("%s", n->lab->d->prog.lguest);
-	ADD("%llum", (unsigned long long)(t->memory >> 20));
-	ADD("%s", kernel_of(n->lab, t));
-	ADD("--initrd=%s", image_base_of(n->lab, t));
-	ADD("--initrd=%s", n->initrd);
+	argv_add(a, "%s", n->lab->d->prog.lguest);
+	argv_add(a, "%llum", (unsigned long long)(t->memory >> 20));
+	argv_add(a, "%s", kernel_of(n->lab, t));
+	argv_add(a, "--initrd=%s", image_base_of(n->lab, t));
+	argv_add(a, "--initrd=%s", n->initrd);
 	for (unsigned int i = 0; i < t->nifaces; i++)
-		ADD("--sharenet=%s", n->pn->nets[i]);
-	ADD("--channel=%s", n->pn->chan);
+		argv_add(a, "--sharenet=%s", n->pn->nets[i]);
+	argv_add(a, "--channel=%s", n->pn->chan);
 	for (unsigned int i = 0; i < t->ndisks; i++)
-		ADD("--block=%s", t->disks[i]);
-	ADD("quiet");		/* each console byte is an exit: boot messages cost seconds */
+		argv_add(a, "--block=%s", t->disks[i]);
+	argv_add(a, "quiet");	/* each console byte is an exit: boot messages cost seconds */
+	argv_add(a, "lguest.shell=bash");
 	if (t->cmdline)
-		ADD("%s", t->cmdline);
-#undef ADD
-	if (!ok && v) {
-		for (size_t i = 0; i < k; i++)
-			free(v[i]);
-		free(v);
-		return NULL;
-	}
-	return v;
-}
-
-static void argv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
+		argv_add(a, "%s", t->cmdline);
 }
 
 static int spawn_launcher(struct node *n, char *err, size_t errlen)
 {
 	struct loop *l = &n->lab->d->loop;
 	int master = -1, slave = -1, pipefd[2] = { -1, -1 }, rc = -1;
-	char **argv = launcher_argv(n);
+	struct argv argv = { 0 };
 	struct proc_spec spec = { .controlling_tty = true };
 
-	if (!argv || open_pty(&master, &slave) < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "node %s: %s", n->t->name, argv ? strerror(errno) : "out of memory");
+	launcher_argv(n, &argv);
+	if (argv.failed || open_pty(&master, &slave) < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "node %s: %s", n->t->name,
+			 argv.failed ? "out of memory" : strerror(errno));
 		goto out;
 	}
-	spec.argv = argv;
+	spec.argv = argv.v;
 	spec.in = spec.out = slave;
 	spec.err = pipefd[1];
 	n->proc.role = "node";
@@ -395,7 +380,7 @@ out:
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
-	argv_free(argv);
+	argv_free(&argv);
 	return rc;
 }
 

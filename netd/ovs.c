@@ -10,7 +10,7 @@
  * leaves nothing: the processes end, the run directory goes, and the
  * bridges' interfaces (taps of ovs-vswitchd's) vanish with their process.
  * Each bridge's name is journaled as a link all the same, should one
- * linger.
+ * linger; the datapath's interface does linger (journal_datapath()).
  *
  * Starting takes a second or two, and the daemon waits for it (ovs-vsctl
  * waits for ovs-vswitchd to make each bridge): it happens once per lab.
@@ -30,9 +30,11 @@
 
 #include "bprintf.h"
 #include "netd.h"
+#include "netlink.h"
 
 #define OVS_SCHEMA "/usr/share/openvswitch/vswitch.ovsschema"
 #define OVS_WAIT_MS 10000
+#define OVS_DATAPATH "ovs-netdev"
 
 static void ovs_ended(struct proc *p)
 {
@@ -157,6 +159,32 @@ static int add_bridges(struct lab *lab, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The userspace datapath's own interface, ovs-netdev (a tap of
+ * ovs-vswitchd's), outlives its process, and its name is the same for
+ * every Open vSwitch on the host: journaled as the lab's if the host had
+ * none, it goes with the last lab that needs it (undo.c leaves a link that
+ * another lab's journal holds).
+ */
+static int journal_datapath(struct lab *lab, char *err, size_t errlen)
+{
+	struct nl nl;
+	int rc, present;
+
+	if (nl_open(&nl, err, errlen))
+		return -1;
+	present = nl_link_index(&nl, OVS_DATAPATH, err, errlen);
+	nl_close(&nl);
+	if (present < 0)
+		return -1;
+	if (present > 0 && !host_journal_find(lab->d, lab->topo->lab, "link", OVS_DATAPATH, NULL, 0))
+		return 0;	/* the host's own Open vSwitch made it: not ours */
+	rc = journal_add(&lab->journal, "link", OVS_DATAPATH, "ovs", (char *)NULL);
+	if (rc)
+		snprintf(err, errlen, "the lab's journal: %s", strerror(-rc));
+	return rc ? -1 : 0;
+}
+
 int ovs_start(struct lab *lab, char *err, size_t errlen)
 {
 	const char *run = lab->plan->run;
@@ -188,6 +216,8 @@ int ovs_start(struct lab *lab, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
+	if (journal_datapath(lab, err, errlen))
+		return -1;
 	if (run_ok(create, err, errlen) || start(lab, &lab->ovs[0], "ovsdb-server", server, err, errlen) ||
 	    wait_for_db(lab, sock, err, errlen) || ovs_vsctl(lab, err, errlen, init) ||
 	    start(lab, &lab->ovs[1], "ovs-vswitchd", vswitchd, err, errlen))

@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "netd.h"
 
 #define CTL_TIMEOUT_S 5
@@ -63,51 +64,42 @@ static void sw_errors(struct watch *w, uint32_t events)
 	}
 }
 
-static char **sw_argv(const struct swproc *s)
+static void sw_argv(const struct swproc *s, struct argv *a)
 {
 	const struct plan_switch *ps = s->ps;
-	char **v = calloc(8 + ps->nports, sizeof(*v));
-	size_t k = 0;
-	bool ok = v != NULL;
 
-#define ADD(...) do { if (ok && asprintf(&v[k++], __VA_ARGS__) < 0) { v[--k] = NULL; ok = false; } } while (0)
-	ADD("%s", s->lab->d->prog.vswitch);
-	ADD("--control=%s", ps->ctl);
+	argv_add(a, "%s", s->lab->d->prog.vswitch);
+	argv_add(a, "--control=%s", ps->ctl);
 	if (ps->hub)
-		ADD("--hub");
+		argv_add(a, "--hub");
 	if (ps->capture.on) {
-		ADD("--capture=%s", ps->capture.file);
+		argv_add(a, "--capture=%s", ps->capture.file);
 		if (ps->capture.rotate_size) {
-			ADD("--capture-size=%llu", (unsigned long long)ps->capture.rotate_size);
-			ADD("--capture-count=%u", ps->capture.rotate_count ? ps->capture.rotate_count : 2);
+			argv_add(a, "--capture-size=%llu", (unsigned long long)ps->capture.rotate_size);
+			argv_add(a, "--capture-count=%u",
+				 ps->capture.rotate_count ? ps->capture.rotate_count : 2);
 		}
 	}
 	for (unsigned int i = 0; i < ps->nports; i++)
-		ADD("--port=%s", ps->ports[i].spec);
-#undef ADD
-	if (!ok && v) {
-		for (size_t i = 0; i < k; i++)
-			free(v[i]);
-		free(v);
-		return NULL;
-	}
-	return v;
+		argv_add(a, "--port=%s", ps->ports[i].spec);
 }
 
 int sw_start(struct swproc *s, char *err, size_t errlen)
 {
 	struct loop *l = &s->lab->d->loop;
-	char **argv = sw_argv(s);
+	struct argv argv = { 0 };
 	int pipefd[2];
 	struct proc_spec spec = { .in = -1 };
 	int rc;
 
-	if (!argv || pipe2(pipefd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "switch %s: %s", s->ps->name, argv ? strerror(errno) : "out of memory");
-		free(argv);
+	sw_argv(s, &argv);
+	if (argv.failed || pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "switch %s: %s", s->ps->name,
+			 argv.failed ? "out of memory" : strerror(errno));
+		argv_free(&argv);
 		return -1;
 	}
-	spec.argv = argv;
+	spec.argv = argv.v;
 	spec.out = spec.err = pipefd[1];
 	s->proc.role = "switch";
 	snprintf(s->proc.name, sizeof(s->proc.name), "%s", s->ps->name);
@@ -120,9 +112,7 @@ int sw_start(struct swproc *s, char *err, size_t errlen)
 	} else {
 		close(pipefd[0]);
 	}
-	for (size_t i = 0; argv[i]; i++)
-		free(argv[i]);
-	free(argv);
+	argv_free(&argv);
 	return rc;
 }
 

@@ -87,6 +87,8 @@ static void undo_link(struct undo *u, const struct journal_entry *e)
 
 	if (!open_nl(u) || nl_link_get(&u->nl, e->word[1], &link, err, sizeof(err)) < 0)
 		return;		/* gone already */
+	if (host_journal_find(u->d, u->lab, "link", e->word[1], NULL, 0))
+		return;		/* another lab needs it too (ovs-netdev): the last one removes it */
 	/* Ours: it has our mark, or it is a tap with no alias (made, not yet marked). */
 	if (!strcmp(link.alias, u->mark) || (!link.alias[0] && !strcmp(link.kind, "tun")))
 		rc = nl_link_delete(&u->nl, e->word[1], link.alias[0] ? u->mark : NULL, err, sizeof(err));
