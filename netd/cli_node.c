@@ -30,6 +30,7 @@
 
 struct stream {
 	int fd;			/* the connection */
+	int linger_ms;		/* after our input ended: leave after this much silence (-1: never) */
 	struct proto_buf buf;
 	bool input;		/* our stdin goes to the stream */
 	bool input_eof;
@@ -102,6 +103,12 @@ static bool drain(struct stream *s)
 	return true;
 }
 
+/*
+ * Frames until the stream ends.  When our input ends, an exec's stream goes
+ * on (the command may still answer); a console's lingers for linger_ms of
+ * silence, so that `printf 'ip a\n' | lguest-net console r1` prints what
+ * the guest said, then leaves.
+ */
 static void stream_run(struct stream *s)
 {
 	struct pollfd pf[3] = { { s->fd, POLLIN, 0 }, { s->sigfd, POLLIN, 0 }, { 0, POLLIN, 0 } };
@@ -110,11 +117,14 @@ static void stream_run(struct stream *s)
 	if (!drain(s))
 		return;
 	for (;;) {
-		int n = s->input && !s->input_eof ? 3 : 2;
+		int n = s->input && !s->input_eof ? 3 : 2, ready;
 		ssize_t got;
 
-		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
+		ready = poll(pf, (nfds_t)n, s->input_eof ? s->linger_ms : -1);
+		if (ready < 0 && errno != EINTR)
 			cli_die("poll: %s", strerror(errno));
+		if (ready == 0)
+			return;		/* input over, and the other side quiet since */
 		if (pf[1].revents) {
 			struct signalfd_siginfo si;
 
@@ -207,7 +217,8 @@ static void exec_input(struct stream *s, const uint8_t *data, size_t len)
 
 int cmd_exec(struct cli *cli)
 {
-	struct stream s = { .out = 1, .on_signal = exec_signal, .on_input = exec_input };
+	struct stream s = { .out = 1, .linger_ms = -1, .on_signal = exec_signal,
+			    .on_input = exec_input };
 	json_t *argv;
 
 	if (cli->argc < 2)
@@ -275,7 +286,7 @@ static void console_input(struct stream *s, const uint8_t *data, size_t len)
 
 int cmd_console(struct cli *cli)
 {
-	struct stream s = { .out = 1, .input = true, .on_signal = console_signal,
+	struct stream s = { .out = 1, .input = true, .linger_ms = 1000, .on_signal = console_signal,
 			    .on_input = console_input };
 	struct winsize ws = { 0 };
 
@@ -314,7 +325,7 @@ static void capture_signal(struct stream *s, int sig)
 
 int cmd_capture(struct cli *cli)
 {
-	struct stream s = { .on_signal = capture_signal };
+	struct stream s = { .linger_ms = -1, .on_signal = capture_signal };
 	const char *target = NULL, *file = NULL;
 
 	for (int i = 0; i < cli->argc; i++) {

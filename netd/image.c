@@ -4,12 +4,14 @@
  * A node boots from two initramfs archives, one after the other (the kernel
  * unpacks each on top of the last, so the second adds to the first):
  *
- *   the base   made by lguest-initramfs for the node's kernel: busybox, the
- *              guest drivers, the agent, ip/nft/tcpdump, and every program
- *              and module any node with that kernel asked for.  It is the
- *              same for every such node, takes seconds to make, and is
- *              kept in a cache (IMAGE_CACHE) under a name made from
- *              everything that went into it, so the next `up` finds it.
+ *   the base   made by lguest-initramfs for the node's kernel: busybox, bash,
+ *              the guest drivers, the agent, ip/nft/tcpdump, and every
+ *              program and module any node with that kernel asked for.  It
+ *              is the same for every such node, takes seconds to make, and
+ *              is kept in the cache (--cache-dir, CACHE/images) under a name
+ *              made from everything that went into it, so the next `up`
+ *              finds it.  It is a plain cpio archive: the guest need not
+ *              inflate it (seconds, under emulation).
  *   the node's a small uncompressed cpio archive, written here: the node's
  *              configuration script (/etc/rc.d/20-lab: name, interfaces,
  *              MACs, MTUs, addresses, routes, forwarding, then the startup
@@ -17,7 +19,7 @@
  *
  * The configuration script is shell, made from the topology: every value in
  * it is quoted (quote()), whatever the topology file held.  It runs after
- * the agent has started (05-agent), so a node whose startup hangs can still
+ * the agent has started (00-lguest-agent), so a node whose startup hangs can still
  * be reached with `lguest-net exec`, and it writes /run/lab/startup.done
  * with the startup script's exit status when it is done: node.c waits for
  * that file, then for the node's ready: probe.
@@ -54,7 +56,6 @@
 #include "argv.h"
 #include "netd.h"
 
-#define IMAGE_CACHE "/var/cache/lguest/images"
 #define PROFILE "PS1='\\h:\\w\\$ '\nexport PS1\n"
 
 /* --- a cpio archive (the "newc" format the kernel unpacks) ---------------- */
@@ -417,7 +418,7 @@ static int base_start(struct lab *lab, struct base *b, char *err, size_t errlen)
 	int log;
 
 	base_args(lab, b->kernel, &a, &hash);
-	snprintf(b->path, sizeof(b->path), "%s/base-%016llx.cpio", IMAGE_CACHE,
+	bprintf(b->path, sizeof(b->path), "%s/images/base-%016llx.cpio", lab->d->cache,
 		 (unsigned long long)hash);
 	bprintf(b->log, sizeof(b->log), "%s/image-%016llx.log", lab->topo->dir,
 		 (unsigned long long)hash);
@@ -469,8 +470,11 @@ int image_prepare(struct lab *lab, char *err, size_t errlen)
 {
 	const struct topo *t = lab->topo;
 
-	if (mkdir_p(IMAGE_CACHE, 0755) < 0) {
-		snprintf(err, errlen, "%s: %s", IMAGE_CACHE, strerror(errno));
+	char dir[PATH_MAX];
+
+	bprintf(dir, sizeof(dir), "%s/images", lab->d->cache);
+	if (mkdir_p(dir, 0755) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	lab->bases = calloc(t->nnodes ? t->nnodes : 1, sizeof(*lab->bases));

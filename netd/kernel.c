@@ -7,7 +7,7 @@
  * guest's boot, the same seconds for every guest of a lab.  The launcher
  * boots an ELF vmlinux just as well, so the daemon takes the kernel out of
  * the bzImage once, with the host's own decompressor (xz, gzip, zstd...,
- * as the payload's first bytes say), and keeps it in KERNEL_CACHE under a
+ * as the payload's first bytes say), and keeps it in CACHE/kernels (--cache-dir) under a
  * name made from the bzImage's path, size and time.  The next lab finds it
  * there.  Should anything go wrong (an unknown compression, a missing
  * tool, a payload that is not ELF), the node boots the bzImage as it is:
@@ -31,7 +31,6 @@
 #include "bprintf.h"
 #include "netd.h"
 
-#define KERNEL_CACHE "/var/cache/lguest/kernels"
 
 static const struct {
 	const char *magic;
@@ -116,7 +115,7 @@ static void extracted(struct proc *p)
 /* Start taking B's kernel out of its bzImage (or find it done already). */
 void kernel_prepare(struct lab *lab, struct base *b)
 {
-	char off_text[32], len_text[32], tmp[PATH_MAX + 8], err[ERR_MAX];
+	char off_text[32], len_text[32], tmp[PATH_MAX + 8], err[ERR_MAX], dir[PATH_MAX];
 	const char *tool;
 	struct stat st;
 	uint32_t len;
@@ -129,13 +128,14 @@ void kernel_prepare(struct lab *lab, struct base *b)
 	b->elf[0] = '\0';
 	b->kstate = BASE_READY;
 	if (stat(b->kernel, &st) || payload_of(b->kernel, &off, &len, &tool) || len < 5 ||
-	    (mkdir("/var/cache/lguest", 0755) && errno != EEXIST) ||
-	    (mkdir(KERNEL_CACHE, 0755) && errno != EEXIST))
+	    (mkdir(lab->d->cache, 0755) && errno != EEXIST) ||
+	    !bprintf(dir, sizeof(dir), "%s/kernels", lab->d->cache) ||
+	    (mkdir(dir, 0755) && errno != EEXIST))
 		return;		/* an ELF kernel, or one we cannot take apart: as it is */
 	for (const char *c = b->kernel; *c; c++)
 		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
 	h ^= (uint64_t)st.st_size * 0x9e3779b97f4a7c15ull ^ (uint64_t)st.st_mtim.tv_sec;
-	if (!bprintf(b->elf, sizeof(b->elf), "%s/vmlinux-%016llx", KERNEL_CACHE,
+	if (!bprintf(b->elf, sizeof(b->elf), "%s/vmlinux-%016llx", dir,
 		     (unsigned long long)h))
 		goto none;
 	if (is_elf(b->elf))

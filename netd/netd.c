@@ -189,7 +189,8 @@ static void find_programs(struct programs *p)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [--on-demand] [--socket=PATH] [--run-dir=DIR] [--parallel=N] [--verbose]\n"
+		"usage: %s [--on-demand] [--socket=PATH] [--run-dir=DIR] [--cache-dir=DIR]\n"
+		"       [--parallel=N] [--verbose]\n"
 		"\n"
 		"The daemon that owns the running labs of lguest-net(8): it does their host\n"
 		"plumbing (journaled, so that down undoes exactly what up made), starts and\n"
@@ -199,10 +200,12 @@ static void usage(FILE *f)
 		"  --on-demand      leave a few seconds after the last lab and client are gone\n"
 		"  --socket=PATH    listen here (default %s, or $LGUEST_NETD_SOCKET)\n"
 		"  --run-dir=DIR    labs' run directories (default %s)\n"
+		"  --cache-dir=DIR  guests' kernels and base images, made once (default %s,\n"
+		"                   or $LGUEST_CACHE_DIR)\n"
 		"  --parallel=N     guests booting at once (default: the number of CPUs)\n"
 		"  -v, --verbose    log what happens to each lab on stderr too\n"
 		"  -h, --help       this help\n",
-		PROGRAM, NETD_SOCKET_DEFAULT, NETD_RUN_DIR);
+		PROGRAM, NETD_SOCKET_DEFAULT, NETD_RUN_DIR, NETD_CACHE_DIR);
 }
 
 static void parse_args(struct netd *d, int argc, char **argv)
@@ -211,6 +214,7 @@ static void parse_args(struct netd *d, int argc, char **argv)
 		{ "on-demand", no_argument, NULL, 'o' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "run-dir", required_argument, NULL, 'r' },
+		{ "cache-dir", required_argument, NULL, 'c' },
 		{ "parallel", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -230,6 +234,9 @@ static void parse_args(struct netd *d, int argc, char **argv)
 			break;
 		case 'r':
 			snprintf(d->run_root, sizeof(d->run_root), "%s", optarg);
+			break;
+		case 'c':
+			snprintf(d->cache, sizeof(d->cache), "%s", optarg);
 			break;
 		case 'p':
 			n = strtol(optarg, &end, 10);
@@ -260,6 +267,8 @@ int main(int argc, char **argv)
 
 	snprintf(d.socket, sizeof(d.socket), "%s", proto_socket_path());
 	snprintf(d.run_root, sizeof(d.run_root), "%s", NETD_RUN_DIR);
+	snprintf(d.cache, sizeof(d.cache), "%s",
+		 getenv("LGUEST_CACHE_DIR") ? getenv("LGUEST_CACHE_DIR") : NETD_CACHE_DIR);
 	d.parallel = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
 	parse_args(&d, argc, argv);
 	if (geteuid() != 0)

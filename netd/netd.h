@@ -252,6 +252,7 @@ struct netd {
 	struct watch listen;
 	char socket[108];
 	char run_root[4096];	/* /run/lguest */
+	char cache[4096];	/* /var/cache/lguest: guests' kernels and base images */
 	struct programs prog;
 	struct lab *labs;
 	struct client *clients;

@@ -42,6 +42,7 @@
 
 #define NETD_SOCKET_DEFAULT	"/run/lguest/netd.sock"
 #define NETD_RUN_DIR		"/run/lguest"
+#define NETD_CACHE_DIR		"/var/cache/lguest"
 #define NETD_REQUEST_MAX	(2u << 20)	/* a request line, topology included */
 #define NETD_FRAME_MAX		(64u << 10)	/* a stream frame's payload */
 
