@@ -4,8 +4,9 @@
  * EXEC starts a command: pipes for its stdout and stderr (and its stdin when
  * asked; /dev/null otherwise), then fork().  The child makes itself a session
  * and process group of its own (setsid: SIGNAL goes to the whole group, and
- * a reset kills it), puts back the signal mask and SIGPIPE that the agent
- * changed, adds the environment, changes directory, and execvp()s; if that
+ * a reset kills it), puts every signal back to its default and unblocks it
+ * (the agent blocks some, ignores SIGPIPE, and may have been started with
+ * SIGINT ignored), adds the environment, changes directory, and execvp()s; if that
  * fails it says why on its stderr and exits 127 (not found) or 126, as a
  * shell does.  The agent keeps the other ends of the pipes, non-blocking,
  * and its event loop (lguest-agent.c) polls them:
@@ -109,9 +110,12 @@ static void child(const struct agent_exec *e, int in, int out, int err)
 	sigset_t none;
 	int why;
 
+	/* Signals as a command expects them, not as we were started with
+	 * (a shell starts a background job with SIGINT and SIGQUIT ignored). */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	setsid();
 	if (in < 0)
 		in = open("/dev/null", O_RDONLY);
