@@ -44,6 +44,7 @@ struct session {
 	uint32_t credit;		/* output bytes we may still send */
 	bool exited;
 	int code, signal;
+	uint32_t out_left, err_left;	/* exited: what its pipes held then, unsent */
 };
 
 struct agent {
