@@ -19,9 +19,17 @@
 
 #include "agent_frame.h"
 
+/*
+ * The windows (include/lguest/agent.h).  An acknowledgement takes about 10 ms
+ * to come back in a lab VM under TCG, so a window of W bytes carries at most
+ * W per 10 ms: 128 KiB held a session to about 12 MB/s, 512 KiB doubled that.
+ * Output costs the agent nothing for its window (what it reads waits in the
+ * queue, bounded by AGENT_QUEUE_MAX); stdin is held in the agent, up to the
+ * window for every session, so that one is smaller.
+ */
 #define AGENT_MAX_SESSIONS	64
-#define AGENT_STDIN_WINDOW	(128 * 1024)
-#define AGENT_OUTPUT_WINDOW	(128 * 1024)
+#define AGENT_STDIN_WINDOW	(256 * 1024)
+#define AGENT_OUTPUT_WINDOW	(512 * 1024)
 #define AGENT_QUEUE_MAX		(256 * 1024)	/* frames for the host: then pipes wait */
 
 struct session {
@@ -36,6 +44,7 @@ struct session {
 	uint32_t credit;		/* output bytes we may still send */
 	bool exited;
 	int code, signal;
+	uint32_t out_left, err_left;	/* exited: what its pipes held then, unsent */
 };
 
 struct agent {

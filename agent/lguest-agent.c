@@ -299,8 +299,10 @@ static void channel_write(struct agent *a)
 {
 	if (agent_queue_flush(&a->out, a->chan) >= 0 || errno == EAGAIN || errno == EINTR)
 		return;
-	if (errno == ECONNRESET)
-		return;		/* the reader hears of it at once (POLLIN) */
+	if (errno == ECONNRESET) {
+		channel_read(a);	/* which fails so too: start clean */
+		return;
+	}
 	fprintf(stderr, "%s: writing %s: %s\n", program, a->device, strerror(errno));
 	hang_up(a, "a write error");
 }

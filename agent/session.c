@@ -4,8 +4,9 @@
  * EXEC starts a command: pipes for its stdout and stderr (and its stdin when
  * asked; /dev/null otherwise), then fork().  The child makes itself a session
  * and process group of its own (setsid: SIGNAL goes to the whole group, and
- * a reset kills it), puts back the signal mask and SIGPIPE that the agent
- * changed, adds the environment, changes directory, and execvp()s; if that
+ * a reset kills it), puts every signal back to its default and unblocks it
+ * (the agent blocks some, ignores SIGPIPE, and may have been started with
+ * SIGINT ignored), adds the environment, changes directory, and execvp()s; if that
  * fails it says why on its stderr and exits 127 (not found) or 126, as a
  * shell does.  The agent keeps the other ends of the pipes, non-blocking,
  * and its event loop (lguest-agent.c) polls them:
@@ -22,11 +23,12 @@
  *      dropped, and acknowledged all the same.
  *
  * SIGCHLD comes through the agent's signalfd; session_reap() collects every
- * child that ended.  A command that has exited is "draining": its pipes are
- * read until they are empty (the command wrote everything before it
- * exited), then closed, without waiting for end-of-file (a daemon it started
- * may hold them for ever); then its EXIT goes out, after all its output,
- * and its slot is free.  A reset, HELLO or the agent's own end kills every
+ * child that ended.  A command that has exited is "draining": what its pipes
+ * hold at that moment is all it wrote (a write to a pipe is done when it
+ * returns), so we note how much that is (FIONREAD), send exactly that, and
+ * close them, without waiting for end-of-file: a daemon it started may hold
+ * them for ever, and one that writes on must not keep the session alive.
+ * Then its EXIT goes out, after all its output, and its slot is free.  A reset, HELLO or the agent's own end kills every
  * session's process group with SIGKILL (those not yet reaped: a reaped
  * one's group id may already be someone else's) and frees the slots; the
  * zombies are reaped as they come.
@@ -39,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,9 +112,12 @@ static void child(const struct agent_exec *e, int in, int out, int err)
 	sigset_t none;
 	int why;
 
+	/* Signals as a command expects them, not as we were started with
+	 * (a shell starts a background job with SIGINT and SIGQUIT ignored). */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	setsid();
 	if (in < 0)
 		in = open("/dev/null", O_RDONLY);
@@ -267,16 +273,25 @@ static void stdin_write(struct session *s)
 /* --- output -------------------------------------------------------------------- */
 
 /*
- * One read of stdout (which 1) or stderr (2) into a frame.  With drain, an
- * empty pipe is closed: the command has exited and wrote all it will.
+ * One read of stdout (which 1) or stderr (2) into a frame.  Once the command
+ * has exited, at most what is left of what the pipe held then (*left), and
+ * the pipe is closed when that is sent.
  */
-static void output_read(struct agent *a, struct session *s, int which, bool drain)
+static void output_read(struct agent *a, struct session *s, int which)
 {
 	int *fd = which == 1 ? &s->out_fd : &s->err_fd;
+	uint32_t *left = which == 1 ? &s->out_left : &s->err_left;
 	uint32_t max = s->credit < LGUEST_AGENT_MAX_PAYLOAD ? s->credit : LGUEST_AGENT_MAX_PAYLOAD;
-	uint8_t *p = agent_queue_begin(&a->out, max);
+	uint8_t *p;
 	ssize_t n;
 
+	if (s->exited && *left < max)
+		max = *left;
+	if (s->exited && !max) {
+		close_fd(fd);
+		return;
+	}
+	p = agent_queue_begin(&a->out, max);
 	if (!p)
 		return;		/* no memory now: the pipe waits */
 	n = read(*fd, p, max);
@@ -284,10 +299,20 @@ static void output_read(struct agent *a, struct session *s, int which, bool drai
 		agent_queue_commit(&a->out, which == 1 ? LGUEST_AGENT_STDOUT : LGUEST_AGENT_STDERR,
 				   s->id, n);
 		s->credit -= n;
+		if (s->exited && !(*left -= n))
+			close_fd(fd);
 		return;
 	}
-	if (n == 0 || drain || (errno != EAGAIN && errno != EINTR))
+	if (n == 0 || s->exited || (errno != EAGAIN && errno != EINTR))
 		close_fd(fd);
+}
+
+/* The bytes a pipe holds now. */
+static uint32_t pipe_holds(int fd)
+{
+	int n = 0;
+
+	return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? n : 0;
 }
 
 static bool may_read_output(const struct agent *a, const struct session *s)
@@ -310,6 +335,8 @@ void session_reap(struct agent *a)
 				continue;
 			s->pid = 0;
 			s->exited = true;
+			s->out_left = pipe_holds(s->out_fd);
+			s->err_left = pipe_holds(s->err_fd);
 			if (WIFSIGNALED(status)) {
 				s->signal = WTERMSIG(status);
 				s->code = 128 + s->signal;
@@ -358,9 +385,9 @@ void session_tick(struct agent *a)
 		if (!s->id)
 			continue;
 		if (s->exited && s->out_fd >= 0 && may_read_output(a, s))
-			output_read(a, s, 1, true);
+			output_read(a, s, 1);
 		if (s->exited && s->err_fd >= 0 && may_read_output(a, s))
-			output_read(a, s, 2, true);
+			output_read(a, s, 2);
 		stdin_ack(a, s);
 		if (s->exited && s->out_fd < 0 && s->err_fd < 0)
 			session_end(a, s);
@@ -406,8 +433,8 @@ void session_poll_done(struct agent *a, const struct pollfd *p, const struct ses
 		if (ref[i].which == 0 && s->in_fd >= 0)
 			stdin_write(s);
 		else if (ref[i].which == 1 && s->out_fd >= 0 && may_read_output(a, s))
-			output_read(a, s, 1, false);
+			output_read(a, s, 1);
 		else if (ref[i].which == 2 && s->err_fd >= 0 && may_read_output(a, s))
-			output_read(a, s, 2, false);
+			output_read(a, s, 2);
 	}
 }

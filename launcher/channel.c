@@ -462,23 +462,23 @@ static uint64_t channel_free_buffer(struct channel *ch, unsigned int *irq)
 }
 
 /*
- * Fill one free buffer with what the client sent (avail bytes wait in its
- * socket).  A buffer found is always filled, if only with a header: the
- * guest empties its buffers in ring order, and skips none.
+ * Fill one free buffer with what the client sent (some bytes wait in its
+ * socket), tagged with gen; *irq is the one the guest bound it with.  A
+ * buffer found is always filled, if only with a header: the guest empties
+ * its buffers in ring order, and skips none.
  */
-static enum fill channel_fill(struct channel *ch, int fd, uint32_t gen)
+static enum fill channel_fill(struct channel *ch, int fd, uint32_t gen, unsigned int *irq)
 {
 	struct iovec iov[LGUEST_DMA_SECTIONS];
 	struct lguest_channel_hdr hdr = { .gen = gen };
 	struct lguest_dma *buf, copy;
 	struct msghdr m = { .msg_iov = iov };
-	unsigned int irq = 0;
 	uint64_t addr, room;
 	ssize_t got = 0;
 	void *hdr_at;
 	int n;
 
-	addr = channel_free_buffer(ch, &irq);
+	addr = channel_free_buffer(ch, irq);
 	if (!addr)
 		return NO_BUFFER;
 	buf = guest_ram(ch->g, addr, sizeof(*buf));
@@ -529,7 +529,7 @@ static int client_pending(int fd)
 /* Whatever the client sent, into the guest's buffers; false: the client is gone. */
 static bool channel_to_guest(struct channel *ch)
 {
-	unsigned int filled = 0;
+	unsigned int filled = 0, irq = 0;
 	bool alive = true;
 	uint32_t gen;
 	int fd, pending;
@@ -541,7 +541,7 @@ static bool channel_to_guest(struct channel *ch)
 	if (fd < 0)
 		return true;
 	while ((pending = client_pending(fd)) != -1) {
-		enum fill f = pending ? channel_fill(ch, fd, gen) : CLIENT_GONE;
+		enum fill f = pending ? channel_fill(ch, fd, gen, &irq) : CLIENT_GONE;
 
 		if (f == NO_BUFFER) {
 			ch->waits_buffers = true;
@@ -557,7 +557,7 @@ static bool channel_to_guest(struct channel *ch)
 			break;
 	}
 	if (filled)
-		device_irq(ch->g, ch->dev->irq);
+		device_irq(ch->g, irq);
 	return alive;
 }
 

@@ -21,6 +21,8 @@
  * over the anonymous memory so that every guest on the file shares it (and
  * lg.ko sees the same key in each); for --tunnet, a private page.  A block
  * device's page holds nothing: its address is the key requests are sent to.
+ * A channel's page holds its three keys and the words its two sides share
+ * (struct lguest_channel_page).
  *
  * Interrupt lines are handed out in the order 5 6 7 9 10 11 12 14 15 3: the
  * ISA lines that nothing else in our machine uses (4 is the serial port),

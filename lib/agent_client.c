@@ -148,6 +148,16 @@ void agent_client_close(struct agent_client *c)
 
 /* --- the socket ---------------------------------------------------------- */
 
+/* The connection ended: why, as far as we can tell. */
+static int closed(struct agent_client *c)
+{
+	if (c->agent_error[0])
+		return fail(c, "the guest's agent reset the channel: %s", c->agent_error);
+	if (!c->got_bytes)
+		return fail(c, "the launcher closed the connection before a byte came: another client holds the channel, or the guest's agent reset it");
+	return fail(c, "the channel closed: the guest's agent reset it, or its launcher exited");
+}
+
 static int client_flush(struct agent_client *c)
 {
 	while (c->out.len) {
@@ -159,6 +169,8 @@ static int client_flush(struct agent_client *c)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return closed(c);
 		if (n < 0)
 			return fail(c, "writing to the channel: %s", strerror(errno));
 		agent_queue_drop(&c->out, n);
@@ -176,13 +188,9 @@ static int client_fill(struct agent_client *c)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	if (n < 0)
+	if (n < 0 && errno != ECONNRESET)	/* (closed with our bytes unread) */
 		return fail(c, "reading from the channel: %s", strerror(errno));
-	if (c->agent_error[0])
-		return fail(c, "the guest's agent reset the channel: %s", c->agent_error);
-	if (!c->got_bytes)
-		return fail(c, "the launcher closed the connection before a byte came: another client holds the channel, or the guest's agent reset it");
-	return fail(c, "the channel closed: the guest's agent reset it, or its launcher exited");
+	return closed(c);
 }
 
 /* The next whole frame: 1, 0 for none yet, -1 for a garbled stream. */

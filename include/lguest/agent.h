@@ -31,9 +31,11 @@
  * The conversation:
  *   HELLO (host to guest, no payload) starts it: the agent kills every
  *	session it has (what an old connection left) and answers HELLO with a
- *	struct lguest_agent_hello and its hostname.  A host sends it first; the
- *	agent may not be up yet (the guest is booting): the HELLO waits in the
- *	channel, and the answer comes when the agent starts.
+ *	struct lguest_agent_hello and its hostname.  Frames of the sessions it
+ *	killed may come before the answer: a host skips what precedes it.  A
+ *	host sends HELLO first; the agent may not be up yet (the guest is
+ *	booting): the HELLO waits in the channel, and the answer comes when the
+ *	agent starts.
  *   EXEC (host to guest): start a command in the new session `session'
  *	(nonzero, not in use).  Payload: a struct lguest_agent_exec, then argc
  *	strings (argv), envc strings ("NAME=VALUE", added to the agent's
@@ -45,9 +47,13 @@
  *	is looked for in PATH.  A command that cannot be run ends as a shell's
  *	would: a message on STDERR, then EXIT 127 (not found) or 126 (found,
  *	but it cannot be executed); when the agent cannot even try (more than
- *	max_sessions at once, no memory, no processes), EXIT 125.
+ *	max_sessions at once, no memory, no processes, a working directory it
+ *	cannot enter), EXIT 125.
  *   STDIN (host to guest): bytes for the command's stdin; length 0 is the
- *	end of it (the pipe is closed once what came before is written).
+ *	end of it (the pipe is closed once what came before is written).  For
+ *	a session whose EXEC did not ask for stdin, or after the end, an ERROR.
+ *	Bytes for a command that has closed its stdin are dropped (and
+ *	acknowledged).
  *   SIGNAL (host to guest): struct lguest_agent_signal; the agent sends the
  *	signal to the session's process group.
  *   STDOUT, STDERR (guest to host): the command's output, never empty.

@@ -39,9 +39,11 @@
  *	used_len (header included), and raises the irq.  It fills the buffers
  *	in ring order, and the guest empties them in the same order.  When it
  *	finds no free buffer it sets want_kick and stops reading the socket;
- *	a guest that frees a buffer and finds want_kick set clears it and sends
- *	LGUEST_CHANNEL_KICK to the key control.  (Each side writes its word,
- *	then reads the other's, with a full barrier between: one of them sees.)
+ *	a guest that frees buffers and finds want_kick set clears it and sends
+ *	LGUEST_CHANNEL_KICK to the key control (it may free a few more first,
+ *	but not wait for bytes while the launcher waits for it).  (Each side
+ *	writes its word, then reads the other's, with a full barrier between:
+ *	one of them sees.)
  *   To the host: the guest sends to the key to_host, which nobody binds:
  *	section 0 is a struct lguest_channel_hdr, the rest the bytes.  The
  *	launcher takes what fits in its buffer (bounded) and writes into

@@ -16,8 +16,9 @@
  * them in the same order, starting at rx_next (a buffer can be read in
  * several pieces: rx_off is how far).  A buffer is ours while its used_len
  * is nonzero; writing 0 back gives it to the launcher again, so that store
- * comes last.  Then, if the launcher said it waits for a free buffer
- * (want_kick), we clear the word and send it a KICK.
+ * comes last.  If the launcher said it waits for a free buffer (want_kick),
+ * we clear the word and send it a KICK, once half the ring is free or when
+ * nothing is left to read, whichever comes first.
  *
  * Writing: write() copies up to 64 KiB at a time into our transmit buffer
  * and sends it to the page's to_host key, which nobody binds, so it goes to
@@ -96,6 +97,7 @@ struct lgchan {
 	unsigned int num_rx;
 	unsigned int rx_next;	/* the buffer read next */
 	unsigned int rx_off;	/* bytes of it already read */
+	unsigned int rx_freed;	/* freed while the launcher waited, not yet told */
 	void *rx_data[LGUEST_DMA_MAX_BUFS];
 
 	/* Writing, under tx_lock. */
@@ -129,11 +131,25 @@ static void lgchan_control(struct lgchan *ch, u32 op, u32 gen)
 	mutex_unlock(&ch->ctl_lock);
 }
 
-/* Buffers were freed: if the launcher waits for one, tell it (devices.h). */
-static void lgchan_kick(struct lgchan *ch)
+/*
+ * We freed n buffers: if the launcher waits for one (devices.h), tell it,
+ * once half the ring is free or when we have nothing left to read (so that
+ * it never waits on a reader about to sleep).  A KICK for every buffer
+ * would cost an exit each when the reader is the slower side.  Under rx_lock.
+ */
+static void lgchan_kick(struct lgchan *ch, unsigned int n)
 {
 	smp_mb();	/* our used_len stores before we look at want_kick */
-	if (READ_ONCE(ch->page->want_kick) && xchg(&ch->page->want_kick, 0))
+	if (!READ_ONCE(ch->page->want_kick)) {
+		ch->rx_freed = 0;	/* it was not waiting for those */
+		return;
+	}
+	ch->rx_freed += n;
+	if (ch->rx_freed < ch->num_rx / 2 &&
+	    READ_ONCE(ch->sh->rx_dma[ch->rx_next].used_len))
+		return;
+	ch->rx_freed = 0;
+	if (xchg(&ch->page->want_kick, 0))
 		lgchan_control(ch, LGUEST_CHANNEL_KICK, 0);
 }
 
@@ -164,7 +180,7 @@ static void lgchan_next(struct lgchan *ch)
  * or false if it is not filled.  A length that does not fit is the
  * launcher's error: the buffer is dropped, and we look again.
  */
-static bool lgchan_peek(struct lgchan *ch, u32 *len, u32 *gen, bool *freed)
+static bool lgchan_peek(struct lgchan *ch, u32 *len, u32 *gen, unsigned int *freed)
 {
 	for (;;) {
 		unsigned int i = ch->rx_next;
@@ -182,25 +198,25 @@ static bool lgchan_peek(struct lgchan *ch, u32 *len, u32 *gen, bool *freed)
 		dev_warn_ratelimited(&ch->ldev->dev, "launcher filled buffer %u with %u bytes: dropped\n",
 				     i, used);
 		lgchan_next(ch);
-		*freed = true;
+		(*freed)++;
 	}
 }
 
-/* Drop the buffers of generations before ours, in ring order. */
-static bool lgchan_drop_old(struct lgchan *ch)
+/* Drop the buffers of generations before ours, in ring order: how many. */
+static unsigned int lgchan_drop_old(struct lgchan *ch)
 {
-	bool freed = false;
+	unsigned int freed = 0;
 	u32 len, gen;
 
 	while (lgchan_peek(ch, &len, &gen, &freed) && gen != ch->gen) {
 		lgchan_next(ch);
-		freed = true;
+		freed++;
 	}
 	return freed;
 }
 
 /* Our reader takes the page's generation: what is left of the old goes. */
-static bool lgchan_see_gen(struct lgchan *ch)
+static unsigned int lgchan_see_gen(struct lgchan *ch)
 {
 	WRITE_ONCE(ch->gen, READ_ONCE(ch->page->gen));
 	return lgchan_drop_old(ch);
@@ -213,7 +229,7 @@ static bool lgchan_see_gen(struct lgchan *ch)
  */
 static ssize_t lgchan_take(struct lgchan *ch, char __user *buf, size_t count)
 {
-	bool freed = false;
+	unsigned int freed = 0;
 	size_t done = 0;
 	ssize_t err = 0;
 	u32 len, gen, n;
@@ -228,13 +244,13 @@ static ssize_t lgchan_take(struct lgchan *ch, char __user *buf, size_t count)
 			if (READ_ONCE(ch->page->gen) != ch->gen) {
 				/* A newer one: the reset is told first. */
 				if (!done) {
-					freed |= lgchan_see_gen(ch);
+					freed += lgchan_see_gen(ch);
 					err = -ECONNRESET;
 				}
 				break;
 			}
 			lgchan_next(ch);	/* an older one */
-			freed = true;
+			freed++;
 			continue;
 		}
 		n = min_t(size_t, len - ch->rx_off, count - done);
@@ -246,12 +262,12 @@ static ssize_t lgchan_take(struct lgchan *ch, char __user *buf, size_t count)
 		ch->rx_off += n;
 		if (ch->rx_off == len) {
 			lgchan_next(ch);
-			freed = true;
+			freed++;
 		}
 	}
 out:
 	if (freed)
-		lgchan_kick(ch);
+		lgchan_kick(ch, freed);
 	return done ? done : err;
 }
 
@@ -389,7 +405,7 @@ static __poll_t lgchan_poll(struct file *file, poll_table *wait)
 static int lgchan_open(struct inode *inode, struct file *file)
 {
 	struct lgchan *ch = container_of(file->private_data, struct lgchan, misc);
-	bool freed;
+	unsigned int freed;
 
 	if (atomic_cmpxchg(&ch->opened, 0, 1))
 		return -EBUSY;
@@ -397,7 +413,7 @@ static int lgchan_open(struct inode *inode, struct file *file)
 	mutex_lock(&ch->rx_lock);
 	freed = lgchan_see_gen(ch);
 	if (freed)
-		lgchan_kick(ch);
+		lgchan_kick(ch, freed);
 	mutex_unlock(&ch->rx_lock);
 	WRITE_ONCE(ch->tx_short, false);
 	return stream_open(inode, file);
@@ -499,7 +515,7 @@ static int lgchan_probe(struct lguest_device *ldev)
 		dev_err(&ldev->dev, "cannot bind receive buffers: %d\n", err);
 		goto free_irq;
 	}
-	lgchan_kick(ch);	/* the launcher may be waiting already */
+	lgchan_kick(ch, ch->num_rx);	/* the launcher may be waiting already */
 
 	ch->misc.minor = MISC_DYNAMIC_MINOR;
 	ch->misc.name = ch->name;

@@ -147,14 +147,16 @@ static void parse(int argc, char **argv, struct options *o)
 /* SIGINT, SIGTERM, SIGHUP, SIGQUIT: for the command, through a signalfd. */
 static int forwarded_signals(void)
 {
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	sigset_t set;
 	int fd;
 
+	/* (A shell starts background jobs with SIGINT ignored: not ours.) */
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
+		signal(forwarded[i], SIG_DFL);
+		sigaddset(&set, forwarded[i]);
+	}
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
