@@ -429,6 +429,12 @@ static void step_boot(struct lab *lab)
 {
 	unsigned int booting = 0, ready = 0;
 
+	for (unsigned int i = 0; i < lab->nsws; i++)
+		if (!lab->sws[i].proc.running) {
+			lab_fail(lab, "switch %s: %s", lab->sws[i].ps->name, lab->sws[i].why);
+			return;
+		}
+
 	for (unsigned int i = 0; i < lab->nnodes; i++) {
 		struct node *n = &lab->nodes[i];
 

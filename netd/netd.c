@@ -199,7 +199,7 @@ static void usage(FILE *f)
 		"\n"
 		"  --on-demand      leave a few seconds after the last lab and client are gone\n"
 		"  --socket=PATH    listen here (default %s, or $LGUEST_NETD_SOCKET)\n"
-		"  --run-dir=DIR    labs' run directories (default %s)\n"
+		"  --run-dir=DIR    labs' run directories (default %s, or $LGUEST_RUN_DIR)\n"
 		"  --cache-dir=DIR  guests' kernels and base images, made once (default %s,\n"
 		"                   or $LGUEST_CACHE_DIR)\n"
 		"  --parallel=N     guests booting at once (default: the number of CPUs)\n"
@@ -266,7 +266,8 @@ int main(int argc, char **argv)
 	int fd;
 
 	snprintf(d.socket, sizeof(d.socket), "%s", proto_socket_path());
-	snprintf(d.run_root, sizeof(d.run_root), "%s", NETD_RUN_DIR);
+	snprintf(d.run_root, sizeof(d.run_root), "%s",
+		 getenv("LGUEST_RUN_DIR") ? getenv("LGUEST_RUN_DIR") : NETD_RUN_DIR);
 	snprintf(d.cache, sizeof(d.cache), "%s",
 		 getenv("LGUEST_CACHE_DIR") ? getenv("LGUEST_CACHE_DIR") : NETD_CACHE_DIR);
 	d.parallel = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
