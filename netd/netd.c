@@ -142,7 +142,7 @@ static int open_socket(struct netd *d)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN)
 		die("another lguest-netd answers at %s", d->socket);
 	unlink(d->socket);
-	old = umask(0077);
+	old = umask(0177);	/* the socket is 0600: root only */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("%s: %s", d->socket, strerror(errno));
 	umask(old);
