@@ -360,9 +360,6 @@ int main(int argc, char **argv)
 		.gdt_limit = boot.gdt_limit,
 	};
 	if (write(g.fd, &init, sizeof(init)) != sizeof(init)) {
-		if (errno == EBUSY)
-			die("%s: lg.ko runs as many guests as this processor has ASIDs",
-			    LGUEST_DEVICE);
 		die("%s: cannot create the guest: %s", LGUEST_DEVICE, strerror(errno));
 	}
 

@@ -120,7 +120,8 @@ struct lguest {
 	unsigned long npt_pages;	/* pinned guest pages, for the log */
 	unsigned long npt_huge;		/* ... mapped by 2 MiB nested pages */
 
-	int asid;
+	int asid;		/* may be shared with other guests (lguest_user.c) */
+	bool asid_was_shared;	/* flush once more after it stops being */
 	int last_cpu;		/* where the guest last ran, -1 at first */
 	u64 boot_ns;		/* guest's time 0 (pvclock.c) */
 
@@ -196,6 +197,7 @@ void lg_vmcb_init(struct lguest *lg, const struct lguest_init *init);
 void lg_set_intercept(struct lguest *lg, int bit, bool on);
 
 /* lguest_user.c */
+bool lg_asid_shared(int asid);
 int lg_user_init(void);
 void lg_user_exit(void);
 

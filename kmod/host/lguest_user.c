@@ -23,30 +23,51 @@
 
 #include "lg.h"
 
-/* ASID 0 is the host's; each live guest has its own. */
+/*
+ * ASIDs.  ASID 0 is the host's; each guest gets one of its own while there
+ * are any free.  A processor has few (QEMU's emulated SVM: 16, so 15
+ * guests), and a lab may want more guests than that, so when none is free
+ * a guest shares the ASID with the fewest users.  A shared ASID is correct
+ * but slower: its TLB entries may be another guest's, so a guest whose ASID
+ * is shared flushes the TLB at every entry (lg_enter_guest), and once more
+ * after it stops being shared.
+ */
+#define LG_ASIDS_MAX 4096
 static DEFINE_SPINLOCK(lg_asid_lock);
-static unsigned long lg_asids_used[BITS_TO_LONGS(4096)];
+static u16 lg_asid_users[LG_ASIDS_MAX];
 
 static int lg_asid_alloc(void)
 {
-	unsigned int max = min_t(u32, lg_caps.nr_asids, 4096);
-	int asid;
+	unsigned int max = min_t(u32, lg_caps.nr_asids, LG_ASIDS_MAX), asid, best = 1;
 
 	spin_lock(&lg_asid_lock);
-	asid = find_next_zero_bit(lg_asids_used, max, 1);
-	if (asid < max)
-		__set_bit(asid, lg_asids_used);
-	else
-		asid = -EBUSY;
+	for (asid = 1; asid < max; asid++) {
+		if (lg_asid_users[asid] < lg_asid_users[best])
+			best = asid;
+		if (!lg_asid_users[best])
+			break;
+	}
+	if (lg_asid_users[best] == U16_MAX) {
+		spin_unlock(&lg_asid_lock);
+		return -EBUSY;
+	}
+	lg_asid_users[best]++;
 	spin_unlock(&lg_asid_lock);
-	return asid;
+	return best;
 }
 
 static void lg_asid_free(int asid)
 {
 	spin_lock(&lg_asid_lock);
-	__clear_bit(asid, lg_asids_used);
+	lg_asid_users[asid]--;
 	spin_unlock(&lg_asid_lock);
+}
+
+/* Is ASID used by more than one guest right now?  (A racy read is fine: a
+ * guest that starts sharing takes its first entry with a flush anyway.) */
+bool lg_asid_shared(int asid)
+{
+	return READ_ONCE(lg_asid_users[asid]) > 1;
 }
 
 static void lg_destroy(struct lguest *lg)
@@ -123,9 +144,6 @@ static int lg_initialize(struct lg_dma_owner *o, const char __user *buf,
 	lg->vmcb = (struct vmcb *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	err = lg->asid < 0 ? lg->asid : !lg->vmcb ? -ENOMEM : lg_npt_init(lg);
 	if (err) {
-		if (lg->asid == -EBUSY)
-			pr_info("lguest: no free ASID: %u guests already run\n",
-				lg_caps.nr_asids - 1);
 		lg_destroy(lg);
 		return err;
 	}
@@ -141,8 +159,9 @@ static int lg_initialize(struct lg_dma_owner *o, const char __user *buf,
 	}
 	lg_dma_owner_set_guest(o, lg);
 	mutex_unlock(&o->lock);
-	pr_info("lguest: guest of pid %d created: %llu MiB, ASID %d\n",
-		task_tgid_nr(current), in.mem_size >> 20, lg->asid);
+	pr_info("lguest: guest of pid %d created: %llu MiB, ASID %d%s\n",
+		task_tgid_nr(current), in.mem_size >> 20, lg->asid,
+		lg_asid_shared(lg->asid) ? " (shared: the TLB is flushed at each entry)" : "");
 	return 0;
 }
 

@@ -102,7 +102,7 @@ void lg_inject_exception(struct lguest *lg, int vector, bool has_err, u32 err)
  * kernel_fpu_begin() section (which also keeps us on this CPU); the guest
  * cannot turn on XSAVE (cpuid.c hides it, CR4 writes are checked), so FXSAVE
  * covers all of its state.  A guest that moved CPU flushes the TLB: its ASID's
- * entries elsewhere may be stale.
+ * entries elsewhere may be stale; so does a guest whose ASID is shared.
  *
  * Interrupts for the guest are chosen with the host's interrupts off: a timer
  * or a sender that raised one a moment earlier on this CPU has nobody to kick
@@ -123,6 +123,11 @@ static void lg_enter_guest(struct lguest *lg)
 	if (cpu != lg->last_cpu) {
 		ctl->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
 		lg->last_cpu = cpu;
+	}
+	/* A shared ASID's entries may be another guest's (lguest_user.c). */
+	if (lg_asid_shared(lg->asid) || lg->asid_was_shared) {
+		ctl->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+		lg->asid_was_shared = lg_asid_shared(lg->asid);
 	}
 	lg_svm_run(lg);
 	ctl->tlb_ctl = TLB_CONTROL_DO_NOTHING;
