@@ -38,7 +38,7 @@
 
 static const struct cli_command commands[] = {
 	{ "validate", cmd_validate, "FILE...", "check topology files, change nothing" },
-	{ "up", cmd_up, "FILE [--dry-run]", "bring the lab up; a table of its nodes when ready" },
+	{ "up", cmd_up, "FILE [--dry-run|--plumb-only]", "bring the lab up; a table of its nodes when ready" },
 	{ "down", cmd_down, "FILE|LAB", "take the lab down, undoing exactly what up did" },
 	{ "status", cmd_status, "[LAB]", "the labs that are up: nodes, switches, links" },
 	{ "exec", cmd_exec, "NODE -- COMMAND [ARGS...]", "run a command in a node; its output and exit status" },

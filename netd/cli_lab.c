@@ -178,7 +178,7 @@ static void show_progress(json_t *p, void *ctx)
 }
 
 /* Up FILE; its result (the lab's status), or NULL after printing the error. */
-static json_t *bring_up(const char *file, bool dry_run)
+static json_t *bring_up(const char *file, bool dry_run, bool plumb_only)
 {
 	char path[PATH_MAX], lab[64];
 	struct proto_buf buf;
@@ -193,8 +193,8 @@ static json_t *bring_up(const char *file, bool dry_run)
 	text = cli_read_file(path, &len);
 	if (strlen(text) != len)
 		cli_die("%s: not a text file (it holds a NUL byte)", file);
-	fd = cli_request(json_pack("{s:s,s:s,s:s,s:b}", "verb", "up", "file", path, "text", text,
-				   "dry_run", dry_run), &buf);
+	fd = cli_request(json_pack("{s:s,s:s,s:s,s:b,s:b}", "verb", "up", "file", path, "text", text,
+				   "dry_run", dry_run, "plumb_only", plumb_only), &buf);
 	free(text);
 	r = cli_answer(fd, &buf, show_progress, lab);
 	close(fd);
@@ -205,12 +205,14 @@ static json_t *bring_up(const char *file, bool dry_run)
 int cmd_up(struct cli *cli)
 {
 	const char *file = NULL;
-	bool dry_run = false;
+	bool dry_run = false, plumb_only = false;
 	json_t *r;
 
 	for (int i = 0; i < cli->argc; i++) {
 		if (!strcmp(cli->argv[i], "--dry-run") || !strcmp(cli->argv[i], "-n"))
 			dry_run = true;
+		else if (!strcmp(cli->argv[i], "--plumb-only"))
+			plumb_only = true;
 		else if (!file)
 			file = cli->argv[i];
 		else
@@ -218,7 +220,7 @@ int cmd_up(struct cli *cli)
 	}
 	if (!file)
 		cli_die("up: which topology file?");
-	r = bring_up(file, dry_run);
+	r = bring_up(file, dry_run, plumb_only);
 	if (!r)
 		return 1;
 	if (cli->json)
@@ -365,7 +367,7 @@ int cmd_test(struct cli *cli)
 	if (!file || lab_is_up(lab))
 		return run_tests(cli, lab);
 	/* A file whose lab is not up: up, test, down (unless --keep). */
-	r = bring_up(arg, false);
+	r = bring_up(arg, false, false);
 	if (!r)
 		return 1;
 	json_decref(r);

@@ -13,6 +13,7 @@
  *   3. start: the base images (image.c, in the background) and every switch
  *      process (sw.c); wait until the images are made and each switch's
  *      control socket answers.
+ *      (`up --plumb-only` stops here: the lab is up without its nodes.)
  *   4. boot: start the nodes (node.c) as their `after:` nodes become ready,
  *      at most `parallel` booting at once; the lab is up when every node is
  *      ready, and the client that asked gets the table of nodes.
@@ -406,12 +407,29 @@ static void step_start(struct lab *lab)
 	if (!images)
 		goto later;
 	lab_event(lab, "images made, %u switch%s ready", lab->nsws, lab->nsws == 1 ? "" : "es");
-	lab->step = STEP_BOOT;
-	lab_poke(lab);
+	lab->step = lab->plumb_only ? STEP_UP : STEP_BOOT;
+	if (lab->plumb_only)
+		lab_is_up(lab);
+	else
+		lab_poke(lab);
 	return;
 later:
 	if (lab->state == LAB_STARTING)
 		timer_arm(&lab->d->loop, &lab->timer, STEP_MS, lab_step);
+}
+
+static void lab_is_up(struct lab *lab)
+{
+	struct client *c = lab->waiter;
+
+	lab->state = LAB_UP;
+	lab->step = STEP_UP;
+	lab->t_up = now_ns();
+	lab_event(lab, "up in %.1f s%s", secs(lab->t_start, lab->t_up),
+		  lab->plumb_only ? " (its plumbing only: no node was started)" : "");
+	lab->waiter = NULL;
+	if (c)
+		client_ok(c, lab_status(lab));
 }
 
 static bool deps_ready(const struct lab *lab, const struct node *n)
@@ -460,17 +478,8 @@ static void step_boot(struct lab *lab)
 	}
 	if (lab->state != LAB_STARTING)
 		return;
-	if (ready == lab->nnodes) {
-		struct client *c = lab->waiter;
-
-		lab->state = LAB_UP;
-		lab->step = STEP_UP;
-		lab->t_up = now_ns();
-		lab_event(lab, "up in %.1f s", secs(lab->t_start, lab->t_up));
-		lab->waiter = NULL;
-		if (c)
-			client_ok(c, lab_status(lab));
-	}
+	if (ready == lab->nnodes)
+		lab_is_up(lab);
 }
 
 static void step_up(struct lab *lab)
@@ -600,7 +609,7 @@ static struct lab *lab_new(struct netd *d, struct topo *topo, struct plan *plan)
 }
 
 void lab_up(struct netd *d, struct topo *topo, const char *text, struct client *c,
-	    bool dry_run)
+	    enum up_mode mode)
 {
 	char err[ERR_MAX], run[PATH_MAX + 32];
 	struct plan *plan;
@@ -624,7 +633,7 @@ void lab_up(struct netd *d, struct topo *topo, const char *text, struct client *
 		plan_free(plan);
 		goto out;
 	}
-	if (dry_run) {
+	if (mode == UP_DRY_RUN) {
 		char *shown = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&shown, &len);
@@ -649,6 +658,7 @@ void lab_up(struct netd *d, struct topo *topo, const char *text, struct client *
 	lab->state = LAB_STARTING;
 	lab->t_start = now_ns();
 	lab->text = strdup(text);
+	lab->plumb_only = mode == UP_PLUMB_ONLY;
 	lab->waiter = c;
 	c->stream = &waiter_ops;
 	c->stream_ctx = lab;

@@ -225,6 +225,7 @@ struct lab {
 	unsigned int step;
 	uint64_t t_start, t_up, t_stop;
 	bool killed;		/* SIGKILL was sent, stopping */
+	bool plumb_only;	/* up --plumb-only */
 	char *text;		/* the topology file as it was given */
 	int log;		/* LABDIR/netd.log: what happened to the lab */
 	struct labtest *test;	/* a test run in progress */
@@ -233,8 +234,13 @@ struct lab {
 };
 
 /* Start bringing TOPO up for C (which gets progress and the answer). */
+enum up_mode {
+	UP_WHOLE,
+	UP_DRY_RUN,		/* the plan, and nothing made */
+	UP_PLUMB_ONLY,		/* the host's side and the switches, no node */
+};
 void lab_up(struct netd *d, struct topo *topo, const char *text, struct client *c,
-	    bool dry_run);
+	    enum up_mode mode);
 /* Take a lab down: the answer goes to C (may be NULL). */
 void lab_down(struct lab *lab, struct client *c);
 /* Undo a lab's journal that no daemon holds (after a crash); 0 or -1. */

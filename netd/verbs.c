@@ -109,7 +109,9 @@ static void verb_up(struct client *c, json_t *req)
 		free(msg);
 		return;
 	}
-	lab_up(c->d, topo, text, c, json_is_true(json_object_get(req, "dry_run")));
+	lab_up(c->d, topo, text, c,
+	       json_is_true(json_object_get(req, "dry_run")) ? UP_DRY_RUN
+	       : json_is_true(json_object_get(req, "plumb_only")) ? UP_PLUMB_ONLY : UP_WHOLE);
 }
 
 static void verb_down(struct client *c, json_t *req)
