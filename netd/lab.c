@@ -56,6 +56,7 @@ enum step {
 };
 
 static void lab_step(struct timer *t);
+static void lab_is_up(struct lab *lab);
 
 struct lab *lab_find(struct netd *d, const char *name)
 {
