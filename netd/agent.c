@@ -14,7 +14,9 @@
  * acknowledges (STDIN_ACK); its output is acknowledged (OUTPUT_ACK) when
  * its consumer has room (session_ops.backlog), else a little later, so a
  * client that does not read its output stops that command in the guest and
- * nothing else.
+ * nothing else.  The windows bind the guest too: an agent that sends more
+ * output than its window allows is dropped (its channel is reconnected, its
+ * sessions end), so a guest cannot make the daemon buffer without bound.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +36,7 @@
 #define ACK_RETRY_MS 50
 #define STDIN_PENDING_MAX (64u << 20)	/* a client may be this far ahead of its command */
 #define OUT_BACKLOG_OK (1u << 20)	/* acknowledge output while the consumer lags less */
+#define AGENT_ERRORS_LOGGED 20	/* a guest may not fill the lab's log */
 
 struct agent {
 	struct watch w;
@@ -46,6 +49,7 @@ struct agent {
 	struct session *sessions;
 	unsigned int nsessions;
 	struct timer acks;	/* output acknowledgements held back */
+	unsigned int errors;	/* ERROR frames about no session: logged up to a limit */
 };
 
 /* What the agent.c side keeps of a session, around the public part. */
@@ -292,16 +296,21 @@ static void on_hello(struct agent *a, const struct agent_frame *f)
 	}
 }
 
-static void on_output(struct agent *a, struct session *s, const struct agent_frame *f)
+/* false: the agent broke the protocol (more output than its window). */
+static bool on_output(struct agent *a, struct session *s, const struct agent_frame *f)
 {
+	if (priv(s)->out_unacked + (uint64_t)f->length > a->output_window)
+		return false;
 	priv(s)->out_unacked += f->length;
 	if (!priv(s)->abandoned && s->ops->output)
 		s->ops->output(s, f->type == LGUEST_AGENT_STDERR, f->payload, f->length);
 	if (!ack_output(a, s) && !a->acks.armed)
 		timer_arm(&a->node->lab->d->loop, &a->acks, ACK_RETRY_MS, acks_retry);
+	return true;
 }
 
-static void on_frame(struct agent *a, const struct agent_frame *f)
+/* One frame from the agent: NULL, or why the channel must be dropped. */
+static const char *on_frame(struct agent *a, const struct agent_frame *f)
 {
 	struct session *s = f->session ? find(a, f->session) : NULL;
 
@@ -311,8 +320,8 @@ static void on_frame(struct agent *a, const struct agent_frame *f)
 		break;
 	case LGUEST_AGENT_STDOUT:
 	case LGUEST_AGENT_STDERR:
-		if (s)
-			on_output(a, s, f);
+		if (s && !on_output(a, s, f))
+			return "the agent sent more output than its window";
 		break;
 	case LGUEST_AGENT_STDIN_ACK:
 		if (s && f->length == 4) {
@@ -334,12 +343,14 @@ static void on_frame(struct agent *a, const struct agent_frame *f)
 			if (!priv(s)->abandoned && s->ops->output)
 				s->ops->output(s, true, f->payload + 4, f->length - 4);
 			session_end(a, s, 125, 0);	/* it never started */
-		} else if (f->length >= 4) {
+		} else if (f->length >= 4 && a->errors++ < AGENT_ERRORS_LOGGED) {
 			lab_event(a->node->lab, "node %s: its agent says: %.*s", a->node->t->name,
-				  (int)(f->length - 4), (const char *)f->payload + 4);
+				  (int)(f->length - 4 > 200 ? 200 : f->length - 4),
+				  (const char *)f->payload + 4);
 		}
 		break;
 	}
+	return NULL;
 }
 
 static void agent_event(struct watch *w, uint32_t events)
@@ -367,7 +378,10 @@ static void agent_event(struct watch *w, uint32_t events)
 		return;
 	}
 	while ((rc = agent_reader_next(&a->in, &f, &why)) == 1)
-		on_frame(a, &f);
+		if ((why = on_frame(a, &f))) {
+			node_agent_lost(a->node, why);	/* frees a */
+			return;
+		}
 	if (rc < 0)
 		node_agent_lost(a->node, why);
 }

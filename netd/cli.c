@@ -130,6 +130,7 @@ static void start_daemon(void)
 		dup2(null, 0);
 		dup2(out >= 0 ? out : null, 1);
 		dup2(out >= 0 ? out : null, 2);
+		close_range(3, ~0U, 0);	/* none of our caller's descriptors */
 		execl(netd, "lguest-netd", "--on-demand", (char *)NULL);
 		_exit(127);
 	}

@@ -392,12 +392,24 @@ static void base_args(struct lab *lab, const char *kernel, struct argv *a, uint6
 	}
 }
 
+/*
+ * A name to make PATH under, then rename() into place: one of its own for
+ * each maker, so that two labs making the same image at once (same name)
+ * never write into one file; the last rename wins, with a whole file.
+ */
+void cache_tmp(const char *path, char *tmp, size_t size)
+{
+	static unsigned int seq;
+
+	bprintf(tmp, size, "%s.%d-%u.tmp", path, (int)getpid(), ++seq);
+}
+
 static void base_built(struct proc *p)
 {
 	struct base *b = (struct base *)((char *)p - offsetof(struct base, proc));
-	char tmp[PATH_MAX + 8], why[64];
+	char why[64];
+	const char *tmp = b->tmp;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", b->path);
 	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0 && rename(tmp, b->path) == 0) {
 		b->state = BASE_READY;
 	} else {
@@ -413,7 +425,6 @@ static int base_start(struct lab *lab, struct base *b, char *err, size_t errlen)
 {
 	struct argv a = { 0 };
 	uint64_t hash;
-	char tmp[PATH_MAX + 8];
 	struct proc_spec spec = { .in = -1, .out = -1 };
 	int log;
 
@@ -427,9 +438,9 @@ static int base_start(struct lab *lab, struct base *b, char *err, size_t errlen)
 		argv_free(&a);
 		return 0;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", b->path);
+	cache_tmp(b->path, b->tmp, sizeof(b->tmp));
 	argv_add(&a, "-o");
-	argv_add(&a, "%s", tmp);
+	argv_add(&a, "%s", b->tmp);
 	log = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (a.failed || log < 0) {
 		snprintf(err, errlen, "making the image for %s: %s", b->kernel,
@@ -527,13 +538,13 @@ void image_stop(struct lab *lab)
 		struct proc *jobs[] = { &lab->bases[k].proc, &lab->bases[k].kproc };
 
 		for (size_t j = 0; j < 2; j++)
-			if (jobs[j]->running) {
-				jobs[j]->on_exit = NULL;
-				proc_signal(jobs[j], SIGKILL);
-				proc_forget(&lab->d->loop, jobs[j]);
-			}
+			proc_abandon(&lab->d->loop, jobs[j]);
+		if (lab->bases[k].state == BASE_BUILDING)	/* what it left half made */
+			unlink(lab->bases[k].tmp);
+		if (lab->bases[k].kstate == BASE_BUILDING)
+			unlink(lab->bases[k].ktmp);
 	}
-	free(lab->bases);
+	loop_defer_free(&lab->d->loop, lab->bases, free);	/* holds watches */
 	lab->bases = NULL;
 	lab->nbases = 0;
 }

@@ -96,9 +96,8 @@ static bool is_elf(const char *path)
 static void extracted(struct proc *p)
 {
 	struct base *b = (struct base *)((char *)p - offsetof(struct base, kproc));
-	char tmp[PATH_MAX + 8];
+	const char *tmp = b->ktmp;
 
-	bprintf(tmp, sizeof(tmp), "%s.tmp", b->elf);
 	if (WIFEXITED(p->status) && !WEXITSTATUS(p->status) && is_elf(tmp) && !rename(tmp, b->elf)) {
 		lab_event(b->lab, "kernel %s taken out of its bzImage, for every boot: %s",
 			  b->kernel, b->elf);
@@ -115,14 +114,14 @@ static void extracted(struct proc *p)
 /* Start taking B's kernel out of its bzImage (or find it done already). */
 void kernel_prepare(struct lab *lab, struct base *b)
 {
-	char off_text[32], len_text[32], tmp[PATH_MAX + 8], err[ERR_MAX], dir[PATH_MAX];
+	char off_text[32], len_text[32], err[ERR_MAX], dir[PATH_MAX];
 	const char *tool;
 	struct stat st;
 	uint32_t len;
 	off_t off;
 	uint64_t h = 0xcbf29ce484222325ull;
 	char *argv[] = { "/bin/sh", "-c", "tail -c +\"$1\" \"$2\" | head -c \"$3\" | \"$4\" -dc > \"$5\"",
-			 "sh", off_text, (char *)b->kernel, len_text, NULL, tmp, NULL };
+			 "sh", off_text, (char *)b->kernel, len_text, NULL, b->ktmp, NULL };
 	struct proc_spec spec = { .argv = argv, .in = -1, .out = -1, .err = -1 };
 
 	b->elf[0] = '\0';
@@ -142,7 +141,7 @@ void kernel_prepare(struct lab *lab, struct base *b)
 		return;
 	snprintf(off_text, sizeof(off_text), "%lld", (long long)off + 1);
 	snprintf(len_text, sizeof(len_text), "%u", len - 4);	/* less its size, at the end */
-	bprintf(tmp, sizeof(tmp), "%s.tmp", b->elf);
+	cache_tmp(b->elf, b->ktmp, sizeof(b->ktmp));
 	argv[7] = (char *)tool;
 	b->lab = lab;
 	b->kproc.role = "kernel";

@@ -342,6 +342,18 @@ static void lab_fail(struct lab *lab, const char *fmt, ...)
 	lab_begin_stop(lab);
 }
 
+static const struct client_stream_ops waiter_ops;
+
+/* C waits for the lab (up, or down): if C goes, the lab forgets it. */
+static void lab_set_waiter(struct lab *lab, struct client *c)
+{
+	lab->waiter = c;
+	if (c) {
+		c->stream = &waiter_ops;
+		c->stream_ctx = lab;
+	}
+}
+
 void lab_down(struct lab *lab, struct client *c)
 {
 	if (lab->state == LAB_STOPPING || lab->state == LAB_FAILED) {
@@ -351,7 +363,7 @@ void lab_down(struct lab *lab, struct client *c)
 	}
 	if (lab->waiter)
 		client_error(lab->waiter, "lab %s was taken down", lab->topo->lab);
-	lab->waiter = c;
+	lab_set_waiter(lab, c);
 	lab_event(lab, "going down");
 	lab->state = LAB_STOPPING;
 	lab_begin_stop(lab);
@@ -514,7 +526,7 @@ static void waiter_gone(struct client *c)
 		lab_fail(lab, "the client that asked for it went away");
 }
 
-static const struct client_stream_ops waiter_ops = { NULL, waiter_gone };
+static const struct client_stream_ops waiter_ops = { NULL, waiter_gone };	/* (declared above) */
 
 static int mkdirs(struct lab *lab, char *err, size_t errlen)
 {
@@ -660,9 +672,7 @@ void lab_up(struct netd *d, struct topo *topo, const char *text, struct client *
 	lab->t_start = now_ns();
 	lab->text = strdup(text);
 	lab->plumb_only = mode == UP_PLUMB_ONLY;
-	lab->waiter = c;
-	c->stream = &waiter_ops;
-	c->stream_ctx = lab;
+	lab_set_waiter(lab, c);
 	if (lab_make(lab, err, sizeof(err)) || image_prepare(lab, err, sizeof(err))) {
 		lab_fail(lab, "%s", err);
 		return;

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,7 +41,7 @@
 #define IDLE_MS 3000
 
 static struct watch signals;
-static bool stop_asked, stopping;	/* a signal came; every lab is going down */
+static bool stop_asked;	/* a signal came */
 
 void netd_log(struct netd *d, const char *fmt, ...)
 {
@@ -84,7 +85,7 @@ static void idle_check(struct timer *t)
 
 void netd_maybe_idle(struct netd *d)
 {
-	if (stopping && !d->labs)
+	if (d->stopping && !d->labs)
 		d->loop.stop = true;
 	if (d->on_demand && !d->labs && !d->clients)
 		timer_arm(&d->loop, &d->idle, IDLE_MS, idle_check);
@@ -115,9 +116,9 @@ static void signal_event(struct watch *w, uint32_t events)
 static void stop_everything(struct netd *d)
 {
 	stop_asked = false;
-	if (stopping)
+	if (d->stopping)
 		return;
-	stopping = true;
+	d->stopping = true;
 	netd_log(d, "asked to stop: taking every lab down");
 	client_closed_all(d);
 	for (struct lab *l = d->labs, *next; l; l = next) {
@@ -125,6 +126,23 @@ static void stop_everything(struct netd *d)
 		lab_down(l, NULL);
 	}
 	netd_maybe_idle(d);
+}
+
+/*
+ * One daemon per run directory, for its whole life: two would each take the
+ * other's labs for orphans (and undo them).  The lock goes with the process.
+ */
+static void lock_run_dir(struct netd *d)
+{
+	char path[4096 + 16];
+	int fd;
+
+	bprintf(path, sizeof(path), "%s/netd.lock", d->run_root);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		die("another lguest-netd runs with %s", d->run_root);
 }
 
 /* Another daemon answering at PATH?  Else make the socket (0600). */
@@ -276,6 +294,7 @@ int main(int argc, char **argv)
 		die("it must run as root (it makes taps, nftables tables and guests)");
 	if (mkdir(d.run_root, 0755) < 0 && errno != EEXIST)
 		die("%s: %s", d.run_root, strerror(errno));
+	lock_run_dir(&d);
 	find_programs(&d.prog);
 	if (loop_init(&d.loop) < 0)
 		die("epoll: %s", strerror(errno));

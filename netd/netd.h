@@ -49,6 +49,7 @@
 
 #define PROGRAM "lguest-netd"
 #define ERR_MAX 512
+#define PROBE_OUTPUT_MAX 2048
 
 struct netd;
 struct lab;
@@ -167,6 +168,10 @@ struct node {
 	uint64_t t_start, t_booted, t_ready;	/* now_ns() */
 	unsigned int probes;
 	bool startup_seen;	/* its startup script is done: now ready: */
+	char probe_out[PROBE_OUTPUT_MAX];	/* what the probe running said */
+	size_t probe_len;
+	struct timer deadline;	/* ready_timeout from its start */
+	uint64_t console_logged;	/* bytes of its console so far */
 	struct session *probe;
 	char last_error[ERR_MAX];	/* the launcher's last line on stderr */
 };
@@ -265,6 +270,7 @@ struct netd {
 	bool on_demand;		/* leave when no lab and no client remain */
 	bool verbose;
 	unsigned int parallel;	/* nodes booting at once */
+	bool stopping;		/* SIGTERM: every lab going down, no new one */
 	struct timer idle;
 };
 
@@ -306,11 +312,13 @@ struct base {
 	struct lab *lab;
 	const char *kernel;	/* as the topology names it */
 	char path[4096];	/* the base image */
+	char tmp[4096];		/* ... while it is made */
 	char log[4096];
 	enum base_state state;
 	char why[ERR_MAX];
 	struct proc proc;
 	char elf[4096];		/* the kernel out of its bzImage (kernel.c), or "" */
+	char ktmp[4096];	/* ... while it is taken out */
 	enum base_state kstate;
 	struct proc kproc;
 };
@@ -321,5 +329,6 @@ void image_stop(struct lab *lab);
 void kernel_prepare(struct lab *lab, struct base *b);	/* kernel.c */
 const char *kernel_of(const struct lab *lab, const struct topo_node *n);
 int image_node(struct lab *lab, struct node *n, char *err, size_t errlen);
+void cache_tmp(const char *path, char *tmp, size_t size);
 
 #endif

@@ -40,7 +40,7 @@
 #define POLL_MS 100		/* looking for the channel socket */
 #define PROBE_MS 300		/* between readiness probes */
 #define CONSOLE_BACKLOG (256u << 10)	/* an attached client may lag this much */
-#define PROBE_OUTPUT_MAX 2048
+#define CONSOLE_LOG_MAX (64u << 20)	/* a guest may not fill the disk */
 
 static const char *const state_names[] = {
 	[NODE_WAITING] = "waiting", [NODE_STARTING] = "starting", [NODE_BOOTING] = "booting",
@@ -69,6 +69,7 @@ static void node_fail(struct node *n, enum node_state s, const char *fmt, ...)
 	vsnprintf(n->why, sizeof(n->why), fmt, ap);
 	va_end(ap);
 	timer_cancel(&n->lab->d->loop, &n->timer);
+	timer_cancel(&n->lab->d->loop, &n->deadline);
 	if (n->probe) {
 		session_abandon(n->probe);
 		n->probe = NULL;
@@ -87,12 +88,24 @@ static void console_event(struct watch *w, uint32_t events)
 	if (got < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (got <= 0) {
-		/* EIO: the launcher closed its side (it ended). */
+		/* EIO: the launcher closed its side (it ended): so do its consoles. */
 		loop_close(&n->lab->d->loop, w);
+		for (struct client *c = n->consoles, *next; c; c = next) {
+			next = c->next_of_target;
+			client_end(c);
+		}
+		n->consoles = NULL;
 		return;
+	}
+	if (n->console_log >= 0 && n->console_logged + (uint64_t)got > CONSOLE_LOG_MAX) {
+		lab_event(n->lab, "node %s: its console log reached %u MiB: no more is kept",
+			  n->t->name, CONSOLE_LOG_MAX >> 20);
+		close(n->console_log);
+		n->console_log = -1;
 	}
 	if (n->console_log >= 0 && write(n->console_log, buf, (size_t)got) < 0)
 		lab_event(n->lab, "node %s: console log: %s", n->t->name, strerror(errno));
+	n->console_logged += (uint64_t)got;
 	for (struct client *c = n->consoles; c; c = c->next_of_target)
 		if (client_backlog(c) < CONSOLE_BACKLOG)
 			client_frame(c, PF_STDOUT, buf, (uint32_t)got);
@@ -136,59 +149,50 @@ static void errors_event(struct watch *w, uint32_t events)
 }
 
 /* --- readiness ---------------------------------------------------------------------- */
-struct probe {
-	struct node *n;
-	char out[PROBE_OUTPUT_MAX];
-	size_t len;
-	bool startup;		/* asking for startup.done (else the ready: command) */
-};
-
 static void probe_again(struct timer *t);
 
+/* A probe's output, kept in the node (the last PROBE_OUTPUT_MAX bytes' start). */
 static void probe_output(struct session *s, bool is_stderr, const uint8_t *data, uint32_t len)
 {
-	struct probe *p = s->ctx;
-	size_t room = sizeof(p->out) - 1 - p->len;
+	struct node *n = s->ctx;
+	size_t room = sizeof(n->probe_out) - 1 - n->probe_len;
 
 	(void)is_stderr;
 	if (len > room)
 		len = (uint32_t)room;
-	memcpy(p->out + p->len, data, len);
-	p->len += len;
-	p->out[p->len] = '\0';
+	memcpy(n->probe_out + n->probe_len, data, len);
+	n->probe_len += len;
+	n->probe_out[n->probe_len] = '\0';
 }
 
 static void probe_exit(struct session *s, int code, int sig)
 {
-	struct probe *p = s->ctx;
-	struct node *n = p->n;
+	struct node *n = s->ctx;
+	bool startup = !n->startup_seen;
 
 	n->probe = NULL;
 	n->probes++;
-	if (code == 0 && !sig && p->startup) {
-		int status = atoi(p->out);
+	if (code == 0 && !sig && startup) {
+		int status = atoi(n->probe_out);
 
 		if (status)
 			lab_event(n->lab, "node %s: its startup script exited %d", n->t->name, status);
-		if (n->t->ready) {
-			/* now the user's probe */
-			free(p);
-			n->startup_seen = true;
+		n->startup_seen = true;
+		if (n->t->ready) {	/* now the user's probe */
 			timer_arm(&n->lab->d->loop, &n->timer, 0, probe_again);
 			return;
 		}
 	}
 	if (code == 0 && !sig) {
 		n->t_ready = now_ns();
+		timer_cancel(&n->lab->d->loop, &n->deadline);
 		lab_event(n->lab, "node %s ready in %.1f s", n->t->name,
 			  (double)(n->t_ready - n->t_start) / 1e9);
-		free(p);
 		node_set(n, NODE_READY);
 		return;
 	}
-	if (!p->startup)
-		snprintf(n->why, sizeof(n->why), "its ready probe said: %.400s", p->out);
-	free(p);
+	if (!startup)
+		snprintf(n->why, sizeof(n->why), "its ready probe said: %.400s", n->probe_out);
 	timer_arm(&n->lab->d->loop, &n->timer, PROBE_MS, probe_again);
 }
 
@@ -196,23 +200,13 @@ static const struct session_ops probe_ops = { probe_output, probe_exit, NULL };
 
 static void probe_start(struct node *n)
 {
-	struct probe *p = calloc(1, sizeof(*p));
 	char *startup[] = { "cat", "/run/lab/startup.done", NULL };
 	char *ready[] = { "bash", "-c", n->t->ready, NULL };
 
-	if (!p)
-		return;
-	p->n = n;
-	p->startup = !n->startup_seen;
-	n->probe = p->startup ? agent_exec(n->agent, 2, startup, false, &probe_ops, p)
-			      : agent_exec(n->agent, 3, ready, false, &probe_ops, p);
-	if (!n->probe)
-		free(p);
-}
-
-static bool timed_out(struct node *n)
-{
-	return now_ns() - n->t_start > n->t->ready_timeout_ns;
+	n->probe_len = 0;
+	n->probe_out[0] = '\0';
+	n->probe = !n->startup_seen ? agent_exec(n->agent, 2, startup, false, &probe_ops, n)
+				    : agent_exec(n->agent, 3, ready, false, &probe_ops, n);
 }
 
 static void probe_again(struct timer *t)
@@ -221,15 +215,23 @@ static void probe_again(struct timer *t)
 
 	if (n->state != NODE_PROBING)
 		return;
-	if (timed_out(n)) {
-		node_fail(n, NODE_FAILED, "not ready after %.0f s%s%s",
-			  (double)n->t->ready_timeout_ns / 1e9, n->why[0] ? "; " : "", n->why);
-		return;
-	}
 	if (!n->probe)
 		probe_start(n);
 	if (!n->probe)
 		timer_arm(&n->lab->d->loop, &n->timer, PROBE_MS, probe_again);
+}
+
+/* Not ready in its time, wherever it is (booting, or a probe that hangs). */
+static void deadline(struct timer *t)
+{
+	struct node *n = (struct node *)((char *)t - offsetof(struct node, deadline));
+
+	if (n->state != NODE_STARTING && n->state != NODE_BOOTING && n->state != NODE_PROBING)
+		return;
+	node_fail(n, NODE_FAILED, "not ready after %.0f s: %s%s%s",
+		  (double)n->t->ready_timeout_ns / 1e9,
+		  n->state == NODE_PROBING ? "its agent answers" : "its agent did not answer",
+		  n->why[0] ? "; " : "", n->why);
 }
 
 void node_agent_hello(struct node *n)
@@ -268,11 +270,6 @@ static void look_for_channel(struct timer *t)
 
 	if (n->state == NODE_DEAD || n->state == NODE_FAILED || n->agent)
 		return;
-	if (timed_out(n) && n->state != NODE_READY) {
-		node_fail(n, NODE_FAILED, "its agent did not answer in %.0f s",
-			  (double)n->t->ready_timeout_ns / 1e9);
-		return;
-	}
 	if (access(n->pn->chan, F_OK) == 0) {
 		n->agent = agent_connect(n, err, sizeof(err));
 		if (n->agent) {
@@ -399,6 +396,7 @@ void node_start(struct node *n)
 	}
 	lab_event(n->lab, "node %s starting (pid %d)", n->t->name, (int)n->proc.pid);
 	n->state = NODE_STARTING;
+	timer_arm(&n->lab->d->loop, &n->deadline, n->t->ready_timeout_ns / 1000000ull, deadline);
 	timer_arm(&n->lab->d->loop, &n->timer, POLL_MS, look_for_channel);
 }
 
@@ -406,6 +404,7 @@ void node_start(struct node *n)
 void node_stop(struct node *n)
 {
 	timer_cancel(&n->lab->d->loop, &n->timer);
+	timer_cancel(&n->lab->d->loop, &n->deadline);
 	if (n->probe) {
 		session_abandon(n->probe);
 		n->probe = NULL;

@@ -213,6 +213,27 @@ void proc_forget(struct loop *l, struct proc *p)
 	loop_close(l, &p->w);
 }
 
+/*
+ * Kill a helper that is no longer wanted (an image builder, tshark) and its
+ * children with it (it leads its own process group: child() made it a
+ * session), and reap it now: SIGKILL'd, it is gone in moments.  Its on_exit
+ * is not called.
+ */
+void proc_abandon(struct loop *l, struct proc *p)
+{
+	siginfo_t info;
+
+	if (!p->running)
+		return;
+	p->on_exit = NULL;
+	kill(-p->pid, SIGKILL);
+	proc_signal(p, SIGKILL);
+	if (p->w.fd >= 0)
+		waitid(P_PIDFD, (id_t)p->w.fd, &info, WEXITED);
+	p->running = false;
+	loop_close(l, &p->w);
+}
+
 const char *proc_describe(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
@@ -243,6 +264,12 @@ int proc_run(char *const argv[], char *out, size_t size)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);	/* not the daemon's */
+		signal(SIGPIPE, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(out ? pipefd[1] : null, 1);

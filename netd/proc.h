@@ -48,6 +48,8 @@ int proc_start(struct loop *l, struct journal *j, struct proc *p, const struct p
 void proc_signal(struct proc *p, int sig);
 /* Stop watching (the process may go on: it dies with us). */
 void proc_forget(struct loop *l, struct proc *p);
+/* Kill it and its process group, reap it, forget it (on_exit not called). */
+void proc_abandon(struct loop *l, struct proc *p);
 /* "exit status 3", "killed by signal 9": into BUF. */
 const char *proc_describe(int status, char *buf, size_t len);
 

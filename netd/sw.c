@@ -27,6 +27,7 @@
 #include "netd.h"
 
 #define CTL_TIMEOUT_S 5
+#define CTL_ANSWER_MAX (1u << 20)
 
 static void sw_ended(struct proc *p)
 {
@@ -167,7 +168,7 @@ int sw_ctl(const struct plan_switch *ps, const char *cmd, char **out, char *err,
 	if (proto_write_all(fd, cmd, strlen(cmd)) || proto_write_all(fd, "\n", 1))
 		goto broken;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_append(&b, chunk, (size_t)n))
+		if (b.len > CTL_ANSWER_MAX || buf_append(&b, chunk, (size_t)n))
 			goto broken;
 	if (n < 0)
 		goto broken;

@@ -9,7 +9,9 @@
  * only if no other lab still needs it; a thing already gone is fine.  An
  * undo that fails is reported and the others still run, so one stubborn
  * entry never leaves the rest behind.  The run directory goes last, with
- * the journal in it: a lab is gone when its journal is.
+ * the journal in it, and only when every undo worked: a lab is gone when
+ * its journal is, and one that could not be undone whole stays listed (as
+ * orphaned) for `down` to try again; every undo can be done twice.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -200,7 +202,9 @@ int undo_journal(struct netd *d, const char *run, char *err, size_t errlen)
 	journal_free(es, n);
 	if (u.nl_open)
 		nl_close(&u.nl);
-	if (rc == 0 && nftw(run, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
+	/* Something could not be undone: the journal stays (the lab stays
+	 * listed, orphaned), so that a later down tries again. */
+	if (rc == 0 && !u.err[0] && nftw(run, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
 		failed(&u, "cannot remove the run directory");
 	if (u.err[0]) {
 		snprintf(err, errlen, "%s", u.err);

@@ -87,6 +87,10 @@ struct node *verb_pick_node(struct client *c, struct lab *lab, json_t *req, bool
 /* --- up, down, status, topology ------------------------------------------------------- */
 static void verb_up(struct client *c, json_t *req)
 {
+	if (c->d->stopping) {
+		client_error(c, "lguest-netd is stopping: no new lab");
+		return;
+	}
 	const char *file = str_field(req, "file"), *text = str_field(req, "text");
 	struct topo_errors errs = { 0 };
 	struct topo *topo;
@@ -312,15 +316,32 @@ static void verb_console(struct client *c, json_t *req)
 			     node_state_name(n->state));
 		return;
 	}
-	client_start_stream(c, &console_ops, n);
+	/* In the node's list first: if the client is gone at once, its gone()
+	 * takes it out again. */
 	c->next_of_target = n->consoles;
 	n->consoles = c;
+	client_start_stream(c, &console_ops, n);
+	if (c->dead)
+		return;
 	if (rows > 0 && cols > 0)
 		node_console_resize(n, (unsigned int)rows, (unsigned int)cols);
 }
 
 /* --- link set: impairments and state, at run time ------------------------------------ */
 static const char *const impair_keys[] = { "delay", "jitter", "loss", "rate", NULL };
+
+/* A value the switch will parse: digits, letters, '.' and '%' only (no word
+ * separators: a value cannot smuggle in another word). */
+static bool value_ok(const char *v)
+{
+	if (!*v || strlen(v) > 32)
+		return false;
+	for (; *v; v++)
+		if (!((*v >= '0' && *v <= '9') || (*v >= 'a' && *v <= 'z') ||
+		      (*v >= 'A' && *v <= 'Z') || *v == '.' || *v == '%'))
+			return false;
+	return true;
+}
 
 /* "delay=50ms loss=1%" from the request's settings, each checked. */
 static int impair_words(struct client *c, json_t *settings, char *out, size_t size)
@@ -334,8 +355,9 @@ static int impair_words(struct client *c, json_t *settings, char *out, size_t si
 
 		for (k = 0; impair_keys[k] && strcmp(impair_keys[k], key); k++)
 			;
-		if (!impair_keys[k] || !json_is_string(v) || strpbrk(json_string_value(v), " \n,")) {
-			client_error(c, "link set: %s is not an impairment (delay, jitter, loss, rate)", key);
+		if (!impair_keys[k] || !json_is_string(v) || !value_ok(json_string_value(v))) {
+			client_error(c, impair_keys[k] ? "link set: %s: a value like 50ms, 1%%, 8mbit"
+					 : "link set: %s is not an impairment (delay, jitter, loss, rate)", key);
 			return -1;
 		}
 		snprintf(out + strlen(out), size - strlen(out), " %s=%s", key, json_string_value(v));

@@ -46,7 +46,7 @@ host_state() {
 		echo "# processes"
 		ps -e -o ppid=,comm= | awk '$1 != 2 && $2 !~ /^(ps|awk|sort|bash|sleep|jq|sed|tail|cat|kworker)/ { print $2 }' | sort
 		echo "# files"
-		find /run/lguest 2>/dev/null | grep -vE '^/run/lguest(/netd\.(log|sock))?$' | sort
+		find /run/lguest 2>/dev/null | grep -vE '^/run/lguest(/netd\.(log|sock|lock))?$' | sort
 	} > "$1" 2>&1
 }
 
