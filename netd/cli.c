@@ -50,15 +50,20 @@ static const struct cli_command commands[] = {
 	{ "test", cmd_test, "FILE|LAB [--keep]", "run the lab's tests: (FILE: up, test, down)" },
 };
 
+static void vnote(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", CLI_PROGRAM);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 _Noreturn void cli_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", CLI_PROGRAM);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vnote(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(1);
 }
 
@@ -66,11 +71,9 @@ void cli_note(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", CLI_PROGRAM);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vnote(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void usage(FILE *f)

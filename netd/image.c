@@ -111,29 +111,18 @@ static void cpio_file(struct cpio *c, const char *path, unsigned int mode,
 /* --- the configuration script ------------------------------------------------ */
 struct text {
 	char *s;
-	size_t len;
-	bool failed;
+	bool failed;		/* memory ran out: the script is not whole */
 };
 
 static void say(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
-	char *bigger;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(bigger = realloc(t->s, t->len + (size_t)n + 1))) {
+	if (!vastrcatf(&t->s, fmt, ap))
 		t->failed = true;
-		return;
-	}
-	t->s = bigger;
-	va_start(ap, fmt);
-	vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	t->len += (size_t)n;
 }
 
 /* S as one shell word: in single quotes, each ' as '\''. */

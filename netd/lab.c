@@ -95,6 +95,30 @@ void lab_event(struct lab *lab, const char *fmt, ...)
 		client_progress(lab->waiter, json_pack("{s:s}", "message", msg));
 }
 
+/*
+ * What a lab's process says on stderr (a launcher, a switch), read from W:
+ * each line into the lab's log as WHO's, the last one kept in LAST (the why
+ * of its end, should it end).  At the end of the pipe, W is closed.
+ */
+void lab_read_lines(struct lab *lab, struct watch *w, const char *who, char *last, size_t size)
+{
+	char buf[4096];
+	ssize_t got = read(w->fd, buf, sizeof(buf) - 1);
+
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got <= 0) {
+		loop_close(&lab->d->loop, w);
+		return;
+	}
+	buf[got] = '\0';
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		snprintf(last, size, "%s", line);
+		lab_event(lab, "%s: %s", who, line);
+	}
+}
+
 void lab_poke(struct lab *lab)
 {
 	if (!lab->timer.armed)

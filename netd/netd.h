@@ -252,6 +252,7 @@ void lab_down(struct lab *lab, struct client *c);
 int lab_down_orphan(struct netd *d, const char *name, char *err, size_t errlen);
 struct lab *lab_find(struct netd *d, const char *name);
 void lab_event(struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lab_read_lines(struct lab *lab, struct watch *w, const char *who, char *last, size_t size);
 /* A node or switch changed state: see whether the lab moves on. */
 void lab_poke(struct lab *lab);
 json_t *lab_status(const struct lab *lab);

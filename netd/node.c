@@ -130,22 +130,11 @@ void node_console_resize(struct node *n, unsigned int rows, unsigned int cols)
 static void errors_event(struct watch *w, uint32_t events)
 {
 	struct node *n = (struct node *)((char *)w - offsetof(struct node, errors));
-	char buf[4096];
-	ssize_t got = read(w->fd, buf, sizeof(buf) - 1);
+	char who[64];
 
 	(void)events;
-	if (got < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (got <= 0) {
-		loop_close(&n->lab->d->loop, w);
-		return;
-	}
-	buf[got] = '\0';
-	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		snprintf(n->last_error, sizeof(n->last_error), "%s", line);
-		lab_event(n->lab, "node %s: %s", n->t->name, line);
-	}
+	snprintf(who, sizeof(who), "node %s", n->t->name);
+	lab_read_lines(n->lab, w, who, n->last_error, sizeof(n->last_error));
 }
 
 /* --- readiness ---------------------------------------------------------------------- */

@@ -47,27 +47,6 @@ static bool fail(struct plan_ctx *c, const char *fmt, ...)
 	return false;
 }
 
-/* A string that grows: the ports' specs. */
-static bool appendf(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool appendf(char **s, const char *fmt, ...)
-{
-	size_t old = *s ? strlen(*s) : 0;
-	va_list ap;
-	int n;
-	char *bigger;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(bigger = realloc(*s, old + (size_t)n + 1)))
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(bigger + old, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*s = bigger;
-	return true;
-}
-
 static void *grow(void *array, unsigned int n, size_t size)
 {
 	char *a = realloc(array, (n + 1) * size);
@@ -122,10 +101,10 @@ static bool add_capture_opts(char **spec, const struct topo_capture *cap)
 {
 	if (!cap->on)
 		return true;
-	if (!appendf(spec, ",capture=%s", cap->file))
+	if (!astrcatf(spec, ",capture=%s", cap->file))
 		return false;
 	if (cap->rotate_size &&
-	    !appendf(spec, ",capture-size=%llu,capture-count=%u",
+	    !astrcatf(spec, ",capture-size=%llu,capture-count=%u",
 		     (unsigned long long)cap->rotate_size, cap->rotate_count ? cap->rotate_count : 2))
 		return false;
 	return true;
@@ -136,16 +115,16 @@ static bool add_impair_opts(char **spec, const struct topo_impair *imp, const ch
 	bool ok = true;
 
 	if (imp->delay_ns)
-		ok = ok && appendf(spec, ",%s-delay=%lluus", dir,
+		ok = ok && astrcatf(spec, ",%s-delay=%lluus", dir,
 				   (unsigned long long)(imp->delay_ns / 1000));
 	if (imp->jitter_ns)
-		ok = ok && appendf(spec, ",%s-jitter=%lluus", dir,
+		ok = ok && astrcatf(spec, ",%s-jitter=%lluus", dir,
 				   (unsigned long long)(imp->jitter_ns / 1000));
 	if (imp->loss_ppm)
-		ok = ok && appendf(spec, ",%s-loss=%u.%04u%%", dir, imp->loss_ppm / 10000,
+		ok = ok && astrcatf(spec, ",%s-loss=%u.%04u%%", dir, imp->loss_ppm / 10000,
 				   imp->loss_ppm % 10000);
 	if (imp->rate_bps)
-		ok = ok && appendf(spec, ",%s-rate=%llu", dir, (unsigned long long)imp->rate_bps);
+		ok = ok && astrcatf(spec, ",%s-rate=%llu", dir, (unsigned long long)imp->rate_bps);
 	return ok;
 }
 
@@ -176,9 +155,9 @@ static struct plan_port *add_port(struct plan_ctx *c, struct plan_switch *s,
 		fail(c, "%s: ',' in a path the switch is given: %s", l->name, where);
 		return NULL;
 	}
-	if (!appendf(&pp->spec, "%s,name=%s", where, pp->name))
+	if (!astrcatf(&pp->spec, "%s,name=%s", where, pp->name))
 		return NULL;
-	if (l->mtu && !appendf(&pp->spec, ",mtu=%u", l->mtu))
+	if (l->mtu && !astrcatf(&pp->spec, ",mtu=%u", l->mtu))
 		return NULL;
 	return pp;
 }
@@ -200,9 +179,9 @@ static bool make_link_port(struct plan_ctx *c, struct plan_port *pp, bool egress
 static bool add_vlan_opts(struct plan_port *pp, const struct topo_link *l)
 {
 	if (l->vlan)
-		return appendf(&pp->spec, ",vlan=%u", l->vlan);
+		return astrcatf(&pp->spec, ",vlan=%u", l->vlan);
 	if (l->trunk)
-		return appendf(&pp->spec, ",trunk=%s", l->trunk);
+		return astrcatf(&pp->spec, ",trunk=%s", l->trunk);
 	return true;
 }
 

@@ -47,22 +47,11 @@ static void sw_ended(struct proc *p)
 static void sw_errors(struct watch *w, uint32_t events)
 {
 	struct swproc *s = (struct swproc *)((char *)w - offsetof(struct swproc, errors));
-	char buf[4096];
-	ssize_t n = read(w->fd, buf, sizeof(buf) - 1);
+	char who[TOPO_LINK_NAME_MAX + 16];
 
 	(void)events;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		loop_close(&s->lab->d->loop, w);
-		return;
-	}
-	buf[n] = '\0';
-	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		snprintf(s->why, sizeof(s->why), "%s", line);
-		lab_event(s->lab, "switch %s: %s", s->ps->name, line);
-	}
+	snprintf(who, sizeof(who), "switch %s", s->ps->name);
+	lab_read_lines(s->lab, w, who, s->why, sizeof(s->why));
 }
 
 static void sw_argv(const struct swproc *s, struct argv *a)
