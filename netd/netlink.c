@@ -519,7 +519,9 @@ int nl_link_set_up(struct nl *nl, const char *name, bool up, char *err, size_t e
 	return 0;
 }
 
-int nl_link_set_mtu(struct nl *nl, const char *name, unsigned int mtu, char *err, size_t errlen)
+/* Set one 32-bit attribute of the link NAME; WHAT says what, in an error. */
+static int link_set_u32(struct nl *nl, const char *name, uint16_t attr, uint32_t value,
+			const char *what, char *err, size_t errlen)
 {
 	char buf[NL_REQUEST_MAX];
 	struct nlmsghdr *nlh;
@@ -528,11 +530,19 @@ int nl_link_set_mtu(struct nl *nl, const char *name, unsigned int mtu, char *err
 	nlh = nl_link_change(nl, buf, name, err, errlen, &error);
 	if (!nlh)
 		return error;
-	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	mnl_attr_put_u32(nlh, attr, value);
 	error = nl_talk(nl, nlh, NULL, NULL);
 	if (error)
-		return nlsock_fail(&nl->sock, error, err, errlen, "%s: set MTU %u", name, mtu);
+		return nlsock_fail(&nl->sock, error, err, errlen, "%s: %s", name, what);
 	return 0;
+}
+
+int nl_link_set_mtu(struct nl *nl, const char *name, unsigned int mtu, char *err, size_t errlen)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "set MTU %u", mtu);
+	return link_set_u32(nl, name, IFLA_MTU, mtu, what, err, errlen);
 }
 
 /* The ifindex of the bridge called BRIDGE, for NAME: > 0, or a negative errno. */
@@ -606,19 +616,10 @@ int nl_link_set_alias(struct nl *nl, const char *name, const char *alias,
 
 int nl_link_set_netns(struct nl *nl, const char *name, int netns_fd, char *err, size_t errlen)
 {
-	char buf[NL_REQUEST_MAX];
-	struct nlmsghdr *nlh;
-	int error;
+	char what[48];
 
-	nlh = nl_link_change(nl, buf, name, err, errlen, &error);
-	if (!nlh)
-		return error;
-	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, netns_fd);
-	error = nl_talk(nl, nlh, NULL, NULL);
-	if (error)
-		return nlsock_fail(&nl->sock, error, err, errlen, "%s: move to namespace (fd %d)",
-				   name, netns_fd);
-	return 0;
+	snprintf(what, sizeof(what), "move to namespace (fd %d)", netns_fd);
+	return link_set_u32(nl, name, IFLA_NET_NS_FD, (uint32_t)netns_fd, what, err, errlen);
 }
 
 /* --- addresses ------------------------------------------------------------------- */
