@@ -175,14 +175,11 @@ void client_progress(struct client *c, json_t *progress)
 
 static void finish(struct client *c, json_t *msg)
 {
-	const struct client_stream_ops *ops = c->stream;
-
 	if (c->dead) {
 		json_decref(msg);
 		return;
 	}
 	c->stream = NULL;	/* answered: the verb's side is done with us */
-	(void)ops;
 	c->state = CLIENT_CLOSING;
 	client_send(c, msg);
 	if (!c->dead)

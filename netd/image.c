@@ -307,24 +307,27 @@ int image_node(struct lab *lab, struct node *n, char *err, size_t errlen)
 
 /* --- the base images ------------------------------------------------------------- */
 
-/* FNV-1a, over everything that goes into a base image. */
-static void hash_str(uint64_t *h, const char *s)
+/*
+ * The cache's keys: FNV-1a over everything that goes into an entry (texts,
+ * and files by their path, time and size).  Start from CACHE_HASH_START.
+ */
+void cache_hash_str(uint64_t *h, const char *s)
 {
 	for (; *s; s++)
 		*h = (*h ^ (unsigned char)*s) * 0x100000001b3ull;
 	*h = (*h ^ 0xff) * 0x100000001b3ull;
 }
 
-static void hash_file(uint64_t *h, const char *path)
+void cache_hash_file(uint64_t *h, const char *path)
 {
 	struct stat st;
 	char buf[64];
 
-	hash_str(h, path);
+	cache_hash_str(h, path);
 	if (stat(path, &st) == 0) {
 		snprintf(buf, sizeof(buf), "%lld.%ld/%lld", (long long)st.st_mtim.tv_sec,
 			 st.st_mtim.tv_nsec, (long long)st.st_size);
-		hash_str(h, buf);
+		cache_hash_str(h, buf);
 	}
 }
 
@@ -332,7 +335,7 @@ static void hash_file(uint64_t *h, const char *path)
 static void arg(struct argv *a, uint64_t *hash, const char *s)
 {
 	argv_add(a, "%s", s);
-	hash_str(hash, s);
+	cache_hash_str(hash, s);
 }
 
 /*
@@ -349,16 +352,16 @@ static void base_args(struct lab *lab, const char *kernel, struct argv *a, uint6
 	static const char *const drivers[] = { "lguest_bus.ko", "lguest_net.ko",
 					       "lguest_blk.ko", "lguest_chan.ko" };
 
-	*hash = 0xcbf29ce484222325ull;
+	*hash = CACHE_HASH_START;
 	arg(a, hash, pr->initramfs);
-	hash_file(hash, pr->initramfs);
-	hash_file(hash, pr->init);
-	hash_file(hash, pr->agent);
+	cache_hash_file(hash, pr->initramfs);
+	cache_hash_file(hash, pr->init);
+	cache_hash_file(hash, pr->agent);
 	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
 		bprintf(path, sizeof(path), "%s/%s", pr->drivers, drivers[i]);
-		hash_file(hash, path);
+		cache_hash_file(hash, path);
 	}
-	hash_file(hash, kernel);
+	cache_hash_file(hash, kernel);
 	arg(a, hash, "--kernel");
 	arg(a, hash, kernel);
 	arg(a, hash, "--net-tools");
@@ -372,7 +375,7 @@ static void base_args(struct lab *lab, const char *kernel, struct argv *a, uint6
 		for (unsigned int k = 0; k < t->nodes[i].nprograms; k++) {
 			arg(a, hash, "--binary");
 			arg(a, hash, t->nodes[i].programs[k]);	/* absolute: the parser found it */
-			hash_file(hash, t->nodes[i].programs[k]);
+			cache_hash_file(hash, t->nodes[i].programs[k]);
 		}
 		for (unsigned int k = 0; k < t->nodes[i].nmodules; k++) {
 			arg(a, hash, "--module");
@@ -465,6 +468,16 @@ static int mkdir_p(const char *path, mode_t mode)
 	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* The cache's directory SUB (images, kernels), made if need be, into DIR: 0 or -1. */
+int cache_subdir(const struct lab *lab, const char *sub, char *dir, size_t size)
+{
+	if (!bprintf(dir, size, "%s/%s", lab->d->cache, sub)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdir_p(dir, 0755);
+}
+
 /* Start making a base image for each kernel the lab's nodes boot. */
 int image_prepare(struct lab *lab, char *err, size_t errlen)
 {
@@ -472,8 +485,7 @@ int image_prepare(struct lab *lab, char *err, size_t errlen)
 
 	char dir[PATH_MAX];
 
-	bprintf(dir, sizeof(dir), "%s/images", lab->d->cache);
-	if (mkdir_p(dir, 0755) < 0) {
+	if (cache_subdir(lab, "images", dir, sizeof(dir)) < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}

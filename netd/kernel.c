@@ -116,24 +116,19 @@ void kernel_prepare(struct lab *lab, struct base *b)
 {
 	char off_text[32], len_text[32], err[ERR_MAX], dir[PATH_MAX];
 	const char *tool;
-	struct stat st;
 	uint32_t len;
 	off_t off;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = CACHE_HASH_START;
 	char *argv[] = { "/bin/sh", "-c", "tail -c +\"$1\" \"$2\" | head -c \"$3\" | \"$4\" -dc > \"$5\"",
 			 "sh", off_text, (char *)b->kernel, len_text, NULL, b->ktmp, NULL };
 	struct proc_spec spec = { .argv = argv, .in = -1, .out = -1, .err = -1 };
 
 	b->elf[0] = '\0';
 	b->kstate = BASE_READY;
-	if (stat(b->kernel, &st) || payload_of(b->kernel, &off, &len, &tool) || len < 5 ||
-	    (mkdir(lab->d->cache, 0755) && errno != EEXIST) ||
-	    !bprintf(dir, sizeof(dir), "%s/kernels", lab->d->cache) ||
-	    (mkdir(dir, 0755) && errno != EEXIST))
+	if (payload_of(b->kernel, &off, &len, &tool) || len < 5 ||
+	    cache_subdir(lab, "kernels", dir, sizeof(dir)) < 0)
 		return;		/* an ELF kernel, or one we cannot take apart: as it is */
-	for (const char *c = b->kernel; *c; c++)
-		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
-	h ^= (uint64_t)st.st_size * 0x9e3779b97f4a7c15ull ^ (uint64_t)st.st_mtim.tv_sec;
+	cache_hash_file(&h, b->kernel);
 	if (!bprintf(b->elf, sizeof(b->elf), "%s/vmlinux-%016llx", dir,
 		     (unsigned long long)h))
 		goto none;

@@ -331,5 +331,9 @@ void kernel_prepare(struct lab *lab, struct base *b);	/* kernel.c */
 const char *kernel_of(const struct lab *lab, const struct topo_node *n);
 int image_node(struct lab *lab, struct node *n, char *err, size_t errlen);
 void cache_tmp(const char *path, char *tmp, size_t size);
+int cache_subdir(const struct lab *lab, const char *sub, char *dir, size_t size);
+#define CACHE_HASH_START 0xcbf29ce484222325ull
+void cache_hash_str(uint64_t *h, const char *s);
+void cache_hash_file(uint64_t *h, const char *path);
 
 #endif

@@ -192,6 +192,8 @@ static void probe_start(struct node *n)
 	char *startup[] = { "cat", "/run/lab/startup.done", NULL };
 	char *ready[] = { "bash", "-c", n->t->ready, NULL };
 
+	if (!n->agent)
+		return;		/* its channel broke: look_for_channel() is at work */
 	n->probe_len = 0;
 	n->probe_out[0] = '\0';
 	n->probe = !n->startup_seen ? agent_exec(n->agent, 2, startup, false, &probe_ops, n)

@@ -104,9 +104,10 @@ static _Noreturn void child(const struct proc_spec *s, pid_t parent, int gate, i
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (read(gate, &go, 1) != 1)
 		_exit(126);
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != report)
-			close(fd);
+	/* Nothing of ours but the exec report (close-on-exec) goes with it. */
+	if (report > 3)
+		close_range(3, (unsigned int)report - 1, 0);
+	close_range((unsigned int)report + 1, ~0U, 0);
 	execv(s->argv[0], s->argv);
 	e = errno;
 	if (write(report, &e, sizeof(e)) < 0)
